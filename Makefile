@@ -1,0 +1,34 @@
+# Two commands do all the set-up:  `make lab` (open the course)  and  `make test` (run every test).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# torch first, from the pin in pyproject.toml: the CPU build; anything looser may pull a CUDA build.
+TORCH  := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install lab test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install  ## unit tests only: the inner loop
+	$(PY) -m pytest -m "not slow and not notebook and not browser"
+
+bench: install
+	$(PY) benchmarks/model_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

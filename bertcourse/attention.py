@@ -1,0 +1,67 @@
+"""Scaled dot-product attention and multi-head self-attention, written as the equations."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import BertConfig
+
+
+def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """softmax(Q K^T / sqrt(d) + mask) V, returning the weights too: they are what we visualise.
+
+    q, k, v: (B, nh, T, hs); mask: additive, broadcastable to (B, nh, T, T), 0 where a key may be
+    attended and a very negative number where it may not (padding).
+    """
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, nh, T, T)
+    if mask is not None:
+        scores = scores + mask
+    weights = scores.softmax(dim=-1)                          # each row sums to 1
+    return weights @ v, weights                               # (B, nh, T, hs), (B, nh, T, T)
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, T) of 1 = token, 0 = padding  ->  (B, 1, 1, T) of 0 / most negative float, added to scores."""
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Every token asks (query) every other token (key) what it holds (value), in A heads at once.
+
+    The projections are named query/key/value as in every BERT checkpoint.
+    """
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        H = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.query = nn.Linear(H, H)
+        self.key = nn.Linear(H, H)
+        self.value = nn.Linear(H, H)
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, H = x.shape
+        return x.view(B, T, self.num_heads, H // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        B, T, H = x.shape                                      # x: (B, T, H)
+        # 1) project to queries, keys and values and split them into heads
+        q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
+        if mask is not None:
+            mask = mask.to(q.dtype)                            # under bf16 autocast q is bf16
+        # 2) attend: explicit when the weights are wanted, fused kernel otherwise (same numbers)
+        if need_weights:
+            context, weights = scaled_dot_product_attention(q, k, v, mask)
+            context = self.dropout(weights) @ v if self.training else context
+        else:
+            p = self.dropout.p if self.training else 0.0
+            context, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
+        # 3) put the heads side by side again
+        context = context.transpose(1, 2).reshape(B, T, H)     # (B, T, H)
+        return context, weights

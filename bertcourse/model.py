@@ -1,0 +1,228 @@
+"""BertModel (embeddings + encoder + pooler) and the task heads the slides put on top of it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import additive_mask
+from .config import ACTIVATIONS, BertConfig
+from .embeddings import Embeddings
+from .encoder import Encoder
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class BertOutput:
+    last_hidden_state: Tensor                  # (B, T, H): one contextual vector per token
+    pooler_output: Tensor | None = None        # (B, H): tanh(dense(h_[CLS]))
+    hidden_states: list[Tensor] | None = None  # L+1 tensors (B, T, H): embeddings, then each block
+    attentions: list[Tensor] | None = None     # L tensors (B, nh, T, T)
+
+
+@dataclass
+class HeadOutput:
+    """What every task head returns; the fields a head does not produce stay None."""
+    loss: Tensor | None = None
+    logits: Tensor | None = None        # classification (B, num_labels) / token classification (B, T, num_labels)
+    mlm_logits: Tensor | None = None    # (B, T, V)
+    nsp_logits: Tensor | None = None    # (B, 2): index 0 = B follows A, 1 = B is random
+    start_logits: Tensor | None = None  # (B, T)
+    end_logits: Tensor | None = None    # (B, T)
+    hidden_states: list[Tensor] | None = None
+    attentions: list[Tensor] | None = None
+
+
+class Pooler(nn.Module):
+    """tanh(W h_[CLS] + b): the sentence-level vector that NSP and classification read."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        return torch.tanh(self.dense(hidden[:, 0]))            # (B, H)
+
+
+class BertPreTrainedModel(nn.Module):
+    """Shared by all model classes: the config and BERT's weight initialisation."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+
+    def init_weights(self, module: nn.Module | None = None) -> None:
+        """N(0, 0.02) weights, zero biases, LayerNorm 1/0, zero [PAD] row (as the reference)."""
+        for m in (module or self).modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, mean=0.0, std=self.config.initializer_range)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+            if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+                nn.init.zeros_(m.weight[m.padding_idx])
+            if isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class BertModel(BertPreTrainedModel):
+    """The encoder-only Transformer: one contextual vector per token, plus the pooled [CLS] vector."""
+
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
+        super().__init__(config)
+        self.embeddings = Embeddings(config)
+        self.encoder = Encoder(config)
+        self.pooler = Pooler(config) if add_pooling_layer else None
+        self.init_weights()
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None, output_attentions: bool = False,
+                output_hidden_states: bool = False) -> BertOutput:
+        x = self.embeddings(input_ids, token_type_ids)         # (B, T, H)
+        if attention_mask is not None and attention_mask.shape != input_ids.shape:
+            raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs from input_ids "
+                             f"shape {tuple(input_ids.shape)}")
+        mask = None if attention_mask is None else additive_mask(attention_mask, x.dtype)  # (B, 1, 1, T)
+        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        pooled = self.pooler(x) if self.pooler is not None else None
+        return BertOutput(x, pooled, hidden_states, attentions)
+
+
+class PredictionHeadTransform(nn.Module):
+    """Dense + GELU + LayerNorm before the vocabulary projection of the masked-LM head."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.approximate = ACTIVATIONS[config.hidden_act]
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.LayerNorm(F.gelu(self.dense(x), approximate=self.approximate))
+
+
+class MaskedLMHead(nn.Module):
+    """Scores every vocabulary word at each position with the *input* embedding matrix (weight tying)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.transform = PredictionHeadTransform(config)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))  # the decoder's own bias
+
+    def forward(self, x: Tensor, word_embeddings: Tensor) -> Tensor:
+        return F.linear(self.transform(x), word_embeddings, self.bias)  # (B, T, V)
+
+
+class PreTrainingHeads(nn.Module):
+    """cls.predictions (masked LM) and cls.seq_relationship (next sentence prediction)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.predictions = MaskedLMHead(config)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+
+class BertForPreTraining(BertPreTrainedModel):
+    """BERT with both pretraining heads; loss = MLM cross-entropy on chosen positions + NSP cross-entropy."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = PreTrainingHeads(config)
+        self.init_weights(self.cls)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None, labels: Tensor | None = None,
+                next_sentence_label: Tensor | None = None, **kw) -> HeadOutput:
+        out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
+        tied = self.bert.embeddings.word_embeddings.weight            # (V, H), shared with the input
+        mlm_logits = self.cls.predictions(out.last_hidden_state, tied)  # (B, T, V)
+        nsp_logits = self.cls.seq_relationship(out.pooler_output)     # (B, 2)
+        loss = None
+        if labels is not None:                                        # -100 = not a prediction target
+            loss = F.cross_entropy(mlm_logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+        if next_sentence_label is not None:
+            nsp_loss = F.cross_entropy(nsp_logits.float(), next_sentence_label.view(-1))
+            loss = nsp_loss if loss is None else loss + nsp_loss
+        return HeadOutput(loss, mlm_logits=mlm_logits, nsp_logits=nsp_logits,
+                          hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+def _dropout(config: BertConfig) -> nn.Dropout:
+    p = config.classifier_dropout
+    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
+
+
+class BertForSequenceClassification(BertPreTrainedModel):
+    """Dense layer on the pooled [CLS] vector; num_labels=1 makes it a regression (similarity scores)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.dropout = _dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.init_weights(self.classifier)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
+        out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
+        logits = self.classifier(self.dropout(out.pooler_output))    # (B, num_labels)
+        loss = None
+        if labels is not None:
+            if self.config.num_labels == 1:
+                loss = F.mse_loss(logits.squeeze(-1).float(), labels.float())
+            else:
+                loss = F.cross_entropy(logits.float(), labels.view(-1))
+        return HeadOutput(loss, logits, hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """The same dense layer applied to every token vector (named-entity tags)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.dropout = _dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.init_weights(self.classifier)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
+        out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
+        loss = None
+        if labels is not None:                                          # -100 on sub-words and specials
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+        return HeadOutput(loss, logits, hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+class BertForQuestionAnswering(BertPreTrainedModel):
+    """Two learned vectors s and e: start logit_i = <s, v_i>, end logit_i = <e, v_i> (+ bias)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)  # row 0 = s, row 1 = e
+        self.init_weights(self.qa_outputs)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None, start_positions: Tensor | None = None,
+                end_positions: Tensor | None = None, **kw) -> HeadOutput:
+        out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
+        start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            T = start_logits.size(1)  # positions outside the window are clamped to T and ignored
+            start = start_positions.clamp(0, T)
+            end = end_positions.clamp(0, T)
+            loss = (F.cross_entropy(start_logits.float(), start, ignore_index=T)
+                    + F.cross_entropy(end_logits.float(), end, ignore_index=T)) / 2
+        return HeadOutput(loss, start_logits=start_logits, end_logits=end_logits,
+                          hidden_states=out.hidden_states, attentions=out.attentions)

@@ -1,0 +1,49 @@
+"""Shared fixtures. Everything is offline: the reference models come from the packaged MiniLM or are
+built tiny and random in a temporary folder."""
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from bertcourse.checkpoints import default_model_dir  # noqa: E402
+
+# Real sentences (and pairs) of different lengths, so a padded batch has real padding in it.
+SENTENCES = [
+    ("The cat sat quietly on the warm windowsill all afternoon.", None),
+    ("BERT reads the whole sentence at once.", "That is why it is called bidirectional."),
+    ("Where is the nearest train station?", "It is two blocks north, next to the bakery."),
+    ("I loved this film!", None),
+    ("Zürich's café served a naïve but charming crème brûlée in 1998.", "Prices were 12.50 CHF."),
+]
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    return default_model_dir()
+
+
+@pytest.fixture(scope="session")
+def hf_tokenizer(minilm_dir):
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="session")
+def real_batch(hf_tokenizer):
+    """A padded batch of real sentences and sentence pairs, tokenised by the reference tokenizer."""
+    enc = [hf_tokenizer(a, b) if b else hf_tokenizer(a) for a, b in SENTENCES]
+    T = max(len(e["input_ids"]) for e in enc)
+    batch = {k: torch.zeros(len(enc), T, dtype=torch.long) for k in ("input_ids", "token_type_ids", "attention_mask")}
+    for i, e in enumerate(enc):
+        for k in batch:
+            batch[k][i, : len(e[k])] = torch.tensor(e[k])
+    return batch
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

@@ -1,0 +1,142 @@
+"""Our BERT against transformers': the real MiniLM weights, and every head on random small configs."""
+import pytest
+import torch
+import transformers
+
+from bertcourse import (BertConfig, BertForPreTraining, BertForQuestionAnswering,
+                        BertForSequenceClassification, BertForTokenClassification, BertModel, load_pretrained)
+
+ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def both_minilm(minilm_dir):
+    hf = transformers.BertModel.from_pretrained(minilm_dir, attn_implementation="eager").eval()
+    return load_pretrained(), hf
+
+
+def test_minilm_matches_transformers(both_minilm, real_batch):
+    ours, hf = both_minilm
+    with torch.no_grad():
+        a = ours(**real_batch, output_attentions=True, output_hidden_states=True)
+        b = hf(**real_batch, output_attentions=True, output_hidden_states=True)
+    keep = real_batch["attention_mask"].bool()  # padded positions' vectors are meaningless in both
+    assert keep.sum() < keep.numel(), "the batch must contain padding"
+    assert real_batch["token_type_ids"].any(), "the batch must contain sentence pairs"
+    torch.testing.assert_close(a.last_hidden_state[keep], b.last_hidden_state[keep], atol=ATOL, rtol=0)
+    torch.testing.assert_close(a.pooler_output, b.pooler_output, atol=ATOL, rtol=0)
+    assert len(a.hidden_states) == len(b.hidden_states) == 7
+    for ours_h, ref_h in zip(a.hidden_states, b.hidden_states):
+        torch.testing.assert_close(ours_h[keep], ref_h[keep], atol=ATOL, rtol=0)
+    assert len(a.attentions) == 6
+    for ours_w, ref_w in zip(a.attentions, b.attentions):
+        assert ours_w.shape == (5, 12, keep.size(1), keep.size(1))
+        q = keep[:, None, :, None].expand_as(ours_w)  # rows of real query tokens
+        torch.testing.assert_close(ours_w[q], ref_w[q], atol=ATOL, rtol=0)
+
+
+def random_config(seed: int) -> transformers.BertConfig:
+    g = torch.Generator().manual_seed(seed)
+    pick = lambda options: options[int(torch.randint(len(options), (1,), generator=g))]  # noqa: E731
+    heads = pick([1, 2, 4])
+    return transformers.BertConfig(
+        vocab_size=pick([97, 211]), hidden_size=heads * pick([8, 16]), num_hidden_layers=pick([1, 2, 3]),
+        num_attention_heads=heads, intermediate_size=pick([24, 40]), max_position_embeddings=pick([32, 64]),
+        type_vocab_size=pick([2, 3]), hidden_act=pick(["gelu", "gelu_new"]), num_labels=pick([1, 3, 5]),
+    )
+
+
+def labels_for(name: str, cfg, ids: torch.Tensor, g: torch.Generator) -> dict:
+    B, T = ids.shape
+    if name == "BertForPreTraining":
+        labels = torch.where(torch.rand(B, T, generator=g) < 0.3, ids, -100)
+        return {"labels": labels, "next_sentence_label": torch.randint(2, (B,), generator=g)}
+    if name == "BertForSequenceClassification":
+        if cfg.num_labels == 1:
+            return {"labels": torch.rand(B, generator=g) * 5}
+        return {"labels": torch.randint(cfg.num_labels, (B,), generator=g)}
+    if name == "BertForTokenClassification":
+        labels = torch.randint(cfg.num_labels, (B, T), generator=g)
+        labels[:, 0] = -100
+        return {"labels": labels}
+    # question answering: one answer beyond the window, clamped and ignored as in the reference
+    return {"start_positions": torch.tensor([1, 3, T + 5, 2]), "end_positions": torch.tensor([2, T - 1, T + 7, 2])}
+
+
+HEADS = [BertForPreTraining, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering]
+OUTPUTS = {"BertForPreTraining": [("mlm_logits", "prediction_logits"), ("nsp_logits", "seq_relationship_logits")],
+           "BertForSequenceClassification": [("logits", "logits")],
+           "BertForTokenClassification": [("logits", "logits")],
+           "BertForQuestionAnswering": [("start_logits", "start_logits"), ("end_logits", "end_logits")]}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("ours_cls", HEADS, ids=lambda c: c.__name__)
+def test_heads_match_transformers(tmp_path, ours_cls, seed):
+    cfg = random_config(seed)
+    if ours_cls is BertForQuestionAnswering:
+        cfg.num_labels = 2  # transformers sizes qa_outputs by num_labels; start and end are its 2 rows
+    hf_cls = getattr(transformers, ours_cls.__name__)
+    torch.manual_seed(seed)
+    hf = hf_cls(cfg).eval()
+    hf.save_pretrained(tmp_path)
+    ours = load_pretrained(tmp_path, ours_cls)  # no warning expected: every head weight is there
+    g = torch.Generator().manual_seed(seed)
+    B, T = 4, min(cfg.max_position_embeddings, 12)
+    ids = torch.randint(cfg.vocab_size, (B, T), generator=g)
+    types = torch.randint(cfg.type_vocab_size, (B, T), generator=g)
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, 7:] = 0
+    labels = labels_for(ours_cls.__name__, cfg, ids, g)
+    with torch.no_grad():
+        a = ours(ids, types, mask, **labels)
+        b = hf(input_ids=ids, token_type_ids=types, attention_mask=mask, **labels)
+    for ours_name, ref_name in OUTPUTS[ours_cls.__name__]:
+        torch.testing.assert_close(getattr(a, ours_name), getattr(b, ref_name), atol=ATOL, rtol=1e-5)
+    torch.testing.assert_close(a.loss, b.loss, atol=ATOL, rtol=1e-5)
+
+
+def test_mlm_decoder_is_tied_to_input_embeddings():
+    model = BertForPreTraining(BertConfig.tiny(vocab_size=60)).eval()
+    ids = torch.randint(60, (2, 5))
+    with torch.no_grad():
+        model.bert.embeddings.word_embeddings.weight[7] += 1.0
+    out = model(ids).mlm_logits
+    h = model.cls.predictions.transform(model.bert(ids).last_hidden_state)
+    torch.testing.assert_close(out, h @ model.bert.embeddings.word_embeddings.weight.T + model.cls.predictions.bias)
+    assert not any("decoder" in k for k in model.state_dict())  # stored once, not twice
+
+
+def test_outputs_have_documented_shapes():
+    cfg = BertConfig.tiny(vocab_size=80)
+    out = BertModel(cfg)(torch.randint(80, (3, 9)), output_attentions=True, output_hidden_states=True)
+    assert out.last_hidden_state.shape == (3, 9, 128) and out.pooler_output.shape == (3, 128)
+    assert len(out.hidden_states) == 3 and len(out.attentions) == 2
+    assert out.attentions[0].shape == (3, 2, 9, 9)
+    assert BertModel(cfg)(torch.randint(80, (3, 9))).attentions is None
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (torch.zeros(2, 0, dtype=torch.long), ValueError, "empty"),
+    (torch.zeros(1, 65, dtype=torch.long), ValueError, "longer than the 64 positions"),
+    (torch.full((1, 4), 80), ValueError, "token id 80 is outside the vocabulary"),
+    (torch.full((1, 4), -1), ValueError, "token id -1 is outside"),
+    (torch.zeros(1, 4), TypeError, "integer token ids"),
+    (torch.zeros(4, dtype=torch.long), ValueError, r"shape \(batch, seq_len\).*unsqueeze"),
+    ([[1, 2, 3]], TypeError, "torch.Tensor"),
+])
+def test_bad_input_is_explained(bad, error, match):
+    model = BertModel(BertConfig.tiny(vocab_size=80, max_position_embeddings=64))
+    with pytest.raises(error, match=match):
+        model(bad)
+
+
+def test_bad_segments_and_masks_are_explained():
+    model = BertModel(BertConfig.tiny(vocab_size=80))
+    ids = torch.ones(2, 5, dtype=torch.long)
+    with pytest.raises(ValueError, match="token_type_ids must lie in 0..1"):
+        model(ids, token_type_ids=torch.full((2, 5), 2))
+    with pytest.raises(ValueError, match="token_type_ids shape"):
+        model(ids, token_type_ids=torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="attention_mask shape"):
+        model(ids, attention_mask=torch.ones(2, 6))
