@@ -1,0 +1,157 @@
+"""BERT's two pretraining tasks as data: masked LM (mask_tokens) and next sentence prediction (make_nsp_pairs).
+
+The training loop itself is the shared one in training.py; this module only decides what the model sees.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+from .tokenizer import BertTokenizer
+
+IGNORE = -100  # label of every position the MLM loss skips
+
+
+def ordinary_token_ids(tokenizer: BertTokenizer) -> torch.Tensor:
+    """Ids a random replacement may take: no [CLS]/[SEP]/[PAD]/[MASK]/[UNK] and no [unusedN] slots."""
+    special = set(tokenizer.all_special_ids)
+    return torch.tensor([i for tok, i in tokenizer.vocab.items()
+                         if i not in special and not (tok.startswith("[") and tok.endswith("]"))])
+
+
+def word_starts(input_ids: torch.Tensor, tokenizer: BertTokenizer) -> torch.Tensor:
+    """(B, T) bool: True where a token begins a word, False on '##' continuation pieces."""
+    tokens = tokenizer.convert_ids_to_tokens(input_ids.flatten().tolist())
+    return torch.tensor([not t.startswith("##") for t in tokens]).view_as(input_ids)
+
+
+def mask_tokens(input_ids: torch.Tensor, tokenizer: BertTokenizer, mlm_probability: float = 0.15,
+                mask_ratio: float = 0.8, random_ratio: float = 0.1, whole_word: bool = False,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Choose ~15% of the real tokens; of those, 80% -> [MASK], 10% -> a random token, 10% unchanged.
+
+    input_ids: (B, T). Returns (masked_ids, labels), labels = the original id at chosen positions and
+    -100 elsewhere, so the loss only counts what the model had to predict.
+
+    As Hugging Face's DataCollatorForLanguageModeling, each candidate is chosen independently with
+    probability mlm_probability ([CLS], [SEP] and [PAD] never are); unlike it, a sequence where nothing
+    was drawn gets one position anyway (google-research's max(1, ...)), so no example is wasted.
+    The random replacement is drawn from ordinary vocabulary words; google-research draws from the
+    whole vocabulary, [unused] slots and special tokens included, which teaches nothing useful.
+    whole_word=True chooses whole words (a word and all its '##' pieces) and then decides 80/10/10
+    per token, as google-research's --do_whole_word_mask.
+    """
+    if input_ids.dim() != 2:
+        raise ValueError(f"input_ids must be (batch, seq_len), got shape {tuple(input_ids.shape)}")
+    if not 0 < mlm_probability < 1 or mask_ratio < 0 or random_ratio < 0 or mask_ratio + random_ratio > 1:
+        raise ValueError("need 0 < mlm_probability < 1, and mask_ratio + random_ratio <= 1 (both >= 0); "
+                         f"got {mlm_probability}, {mask_ratio}, {random_ratio}")
+    candidates = ~torch.isin(input_ids, torch.tensor(sorted(tokenizer.all_special_ids)))  # (B, T)
+    starts = word_starts(input_ids, tokenizer) | ~candidates if whole_word else None
+    units = candidates & starts if whole_word else candidates   # what is drawn: words or tokens
+    draw = (torch.rand(input_ids.shape, generator=generator) < mlm_probability) & units
+    # a sequence with candidates but no draw still gets one (random) unit
+    empty = ~draw.any(dim=1) & units.any(dim=1)
+    if empty.any():
+        scores = torch.rand(input_ids.shape, generator=generator).masked_fill(~units, -1.0)
+        pick = torch.zeros_like(draw).scatter_(1, scores.argmax(dim=1, keepdim=True), True)
+        draw |= pick & empty[:, None]
+    if whole_word:
+        word_index = starts.long().cumsum(dim=1)            # (B, T): which word each piece belongs to
+        B, T = input_ids.shape                              # spread each word's draw to all its pieces
+        per_word = torch.zeros(B, T + 1, dtype=torch.long).scatter_add_(1, word_index, draw.long())
+        draw = per_word.gather(1, word_index) > 0
+    chosen = draw & candidates
+
+    labels = torch.where(chosen, input_ids, IGNORE)
+    action = torch.rand(input_ids.shape, generator=generator)  # one draw decides what happens to a token
+    to_mask = chosen & (action < mask_ratio)
+    to_random = chosen & (action >= mask_ratio) & (action < mask_ratio + random_ratio)
+    pool = ordinary_token_ids(tokenizer)
+    random_ids = pool[torch.randint(len(pool), input_ids.shape, generator=generator)]
+    masked = input_ids.clone()
+    masked[to_mask] = tokenizer.mask_token_id
+    masked[to_random] = random_ids[to_random]
+    return masked, labels
+
+
+@dataclass
+class NspPair:
+    tokens_a: list[str]
+    tokens_b: list[str]
+    is_next: bool                  # True: B really follows A; False: B comes from another document
+    single_segment: bool = False   # A was a chunk of one segment, so B had to be random
+
+
+def truncate_pair(a: list[str], b: list[str], max_tokens: int, rng: random.Random) -> None:
+    """Trim the longer side, one token at a time, from the front or the back at random (in place)."""
+    while len(a) + len(b) > max_tokens:
+        longer = a if len(a) > len(b) else b
+        if rng.random() < 0.5:
+            del longer[0]
+        else:
+            longer.pop()
+
+
+def pairs_from_document(docs: list[list[list[str]]], index: int, max_length: int, short_seq_prob: float,
+                        rng: random.Random) -> list[NspPair]:
+    """create_pretraining_data.py's create_instances_from_document, one document -> NSP pairs."""
+    doc, max_tokens = docs[index], max_length - 3  # room for [CLS], [SEP], [SEP]
+    target = rng.randint(2, max_tokens) if rng.random() < short_seq_prob else max_tokens
+    pairs, chunk, length, j = [], [], 0, 0
+    while j < len(doc):
+        chunk.append(doc[j])
+        length += len(doc[j])
+        if j == len(doc) - 1 or length >= target:
+            a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
+            a = [t for segment in chunk[:a_end] for t in segment]
+            if len(chunk) == 1 or rng.random() < 0.5:
+                k = rng.randrange(len(docs) - 1)
+                other = docs[k + (k >= index)]      # any document but this one
+                b = []
+                for segment in other[rng.randint(0, len(other) - 1):]:
+                    b.extend(segment)
+                    if len(b) >= target - len(a):
+                        break
+                j -= len(chunk) - a_end  # the unused segments of this chunk go back into the document
+                is_next = False
+            else:
+                b = [t for segment in chunk[a_end:] for t in segment]
+                is_next = True
+            truncate_pair(a, b, max_tokens, rng)
+            pairs.append(NspPair(a, b, is_next, single_segment=len(chunk) == 1))
+            chunk, length = [], 0
+        j += 1
+    return pairs
+
+
+def make_nsp_pairs(documents: list[list[str]], tokenizer: BertTokenizer, max_length: int = 128,
+                   short_seq_prob: float = 0.1, rng: random.Random | None = None,
+                   dupe_factor: int = 1) -> list[NspPair]:
+    """Documents (lists of sentences) -> shuffled sentence pairs, half true continuations, half random.
+
+    Follows google-research/bert: a chunk of sentences is grown to a target length (shorter with
+    probability short_seq_prob, so the model also sees short inputs), split at a random point into A
+    and B; with probability 0.5, B is replaced by text from a different document. A chunk of a single
+    sentence always gets a random B, which pulls the overall positive rate a little under 0.5.
+    """
+    if max_length < 5:
+        raise ValueError(f"max_length {max_length} leaves no room for two segments after [CLS] A [SEP] B [SEP]")
+    rng = rng or random.Random(12345)
+    docs = [[t for t in (tokenizer.tokenize(s) for s in doc) if t] for doc in documents]
+    docs = [d for d in docs if d]
+    if len(docs) < 2:
+        raise ValueError(f"need at least 2 non-empty documents for random next sentences, got {len(docs)}")
+    pairs = [p for _ in range(dupe_factor) for i in range(len(docs))
+             for p in pairs_from_document(docs, i, max_length, short_seq_prob, rng)]
+    rng.shuffle(pairs)
+    return pairs
+
+
+def encode_pair(pair: NspPair, tokenizer: BertTokenizer) -> tuple[list[int], list[int]]:
+    """[CLS] A [SEP] B [SEP] -> (input_ids, token_type_ids): segment 0 up to the first [SEP], then 1."""
+    tokens = [tokenizer.cls_token, *pair.tokens_a, tokenizer.sep_token, *pair.tokens_b, tokenizer.sep_token]
+    segments = [0] * (len(pair.tokens_a) + 2) + [1] * (len(pair.tokens_b) + 1)
+    return tokenizer.convert_tokens_to_ids(tokens), segments
