@@ -155,3 +155,37 @@ def encode_pair(pair: NspPair, tokenizer: BertTokenizer) -> tuple[list[int], lis
     tokens = [tokenizer.cls_token, *pair.tokens_a, tokenizer.sep_token, *pair.tokens_b, tokenizer.sep_token]
     segments = [0] * (len(pair.tokens_a) + 2) + [1] * (len(pair.tokens_b) + 1)
     return tokenizer.convert_tokens_to_ids(tokens), segments
+
+
+def pad(rows: list[list[int]], value: int) -> torch.Tensor:
+    """Right-pad lists of ids to the longest one: (B, T)."""
+    T = max(map(len, rows))
+    return torch.tensor([row + [value] * (T - len(row)) for row in rows])
+
+
+@dataclass
+class PretrainingCollate:
+    """NSP pairs -> a padded batch with fresh masks each time (dynamic masking, as RoBERTa and HF do)."""
+    tokenizer: BertTokenizer
+    mlm_probability: float = 0.15
+    whole_word: bool = False
+
+    def __call__(self, pairs: list[NspPair], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        encoded = [encode_pair(p, self.tokenizer) for p in pairs]
+        input_ids = pad([ids for ids, _ in encoded], self.tokenizer.pad_token_id)
+        masked, labels = mask_tokens(input_ids, self.tokenizer, self.mlm_probability,
+                                     whole_word=self.whole_word, generator=generator)
+        return {"input_ids": masked,
+                "token_type_ids": pad([segments for _, segments in encoded], 0),
+                "attention_mask": (input_ids != self.tokenizer.pad_token_id).long(),
+                "labels": labels,
+                "next_sentence_label": torch.tensor([0 if p.is_next else 1 for p in pairs])}  # 0 = is next
+
+
+def pretraining_metrics(out, batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+    """MLM accuracy over the chosen positions and NSP accuracy over the pairs, as (correct, total)."""
+    chosen = batch["labels"] != IGNORE
+    mlm_correct = (out.mlm_logits.argmax(-1)[chosen] == batch["labels"][chosen]).sum().item()
+    nsp_correct = (out.nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
+    return {"mlm_accuracy": (mlm_correct, chosen.sum().item()),
+            "nsp_accuracy": (nsp_correct, len(batch["next_sentence_label"]))}
