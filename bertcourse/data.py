@@ -1,0 +1,163 @@
+"""The course's own teaching data, and checksummed downloads of the real benchmarks.
+
+Shipped sets live in data/ (see data/README.md). Real benchmarks are fetched only when asked for,
+verified against a sha256, and cached in data/cache/; a partial or corrupt download is never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+CACHE_DIR = Path(os.environ.get("BERTCOURSE_CACHE", DATA_DIR / "cache"))
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A file on the internet we know the exact bytes of."""
+    filename: str
+    urls: tuple[str, ...]   # the official source first, then mirrors with the same bytes
+    sha256: str
+    size: int | None = None
+
+
+REMOTES = {
+    "wikitext-2": Remote(
+        "wikitext-2-raw-v1.zip",
+        ("https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-raw-v1.zip",
+         "https://huggingface.co/datasets/ggml-org/ci/resolve/927b3642933080f1b0e811e2f916e14c292992f9/"
+         "wikitext-2-raw-v1.zip"),
+        "ef7edb566e3e2b2d31b29c1fdb0c89a4cc683597484c3dc2517919c615435a11", 4_721_645),
+}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(url: str, target: Path, sha256: str, timeout: float = 30) -> Path:
+    """Fetch url into target atomically: stream to a temporary file, check the sha256, then rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
+                for block in iter(lambda: response.read(1 << 16), b""):
+                    out.write(block)
+                    bar.update(len(block))
+        actual = sha256_of(Path(tmp))
+        if actual != sha256:
+            raise ValueError(f"download of {url} is corrupt or changed: sha256 {actual}, expected {sha256}; "
+                             "nothing was cached, try again or use a mirror")
+        os.replace(tmp, target)
+        return target
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fetch(name: str, cache_dir: Path | None = None, remote: Remote | None = None) -> Path:
+    """Path to a verified copy of a known remote file, downloading it on first use."""
+    if remote is None:
+        if name not in REMOTES:
+            raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(REMOTES))}")
+        remote = REMOTES[name]
+    target = Path(cache_dir or CACHE_DIR) / remote.filename
+    if target.exists():
+        if sha256_of(target) == remote.sha256:
+            return target
+        target.unlink()  # a stale or damaged copy: fetch it again rather than use it
+    errors = []
+    for url in remote.urls:
+        try:
+            return download(url, target, remote.sha256)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            errors.append(f"{url}: {exc}")
+    raise ConnectionError(f"could not download {name!r} ({'; '.join(errors)}). Are you offline? Download "
+                          f"{remote.urls[0]} by hand and put it at {target}")
+
+
+# ---- corpora for pretraining -------------------------------------------------------------------
+def read_documents(path: str | Path) -> list[list[str]]:
+    """google-research/bert's corpus format: one sentence per line, a blank line between documents."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no corpus at {path}; give a text file with one sentence per line and "
+                                "blank lines between documents")
+    documents, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            documents.append(current)
+            current = []
+    if current:
+        documents.append(current)
+    if not documents:
+        raise ValueError(f"{path} holds no text")
+    return documents
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+def wikitext_documents(raw: str) -> list[list[str]]:
+    """WikiText raw -> articles (split at top-level ' = Title = ' headings) of sentences."""
+    documents, current = [], []
+    for line in raw.splitlines():
+        line = line.strip()
+        if re.fullmatch(r"= [^=].* =", line):          # a new article
+            if current:
+                documents.append(current)
+            current = []
+        elif line and not line.startswith("="):        # skip section headings
+            current.extend(s for s in SENTENCE_END.split(line) if s)
+    if current:
+        documents.append(current)
+    return documents
+
+
+def load_wikitext2(split: str = "train", cache_dir: Path | None = None) -> list[list[str]]:
+    """WikiText-2 (raw) as documents of sentences; split is 'train', 'valid' or 'test'."""
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be 'train', 'valid' or 'test', not {split!r}")
+    with zipfile.ZipFile(fetch("wikitext-2", cache_dir)) as archive:
+        raw = archive.read(f"wikitext-2-raw/wiki.{split}.raw").decode("utf-8")
+    return wikitext_documents(raw)
+
+
+def pydoc_documents() -> list[list[str]]:
+    """Python's language reference, which every Python installation holds: more English, no download."""
+    from pydoc_data.topics import topics
+
+    documents = []
+    for text in topics.values():
+        prose = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(" ")]
+        sentences = [s for line in prose for s in SENTENCE_END.split(line) if len(s.split()) > 3]
+        if len(sentences) >= 2:
+            documents.append(sentences)
+    return documents
+
+
+def load_corpus(name_or_path: str) -> list[list[str]]:
+    """'course' (shipped), 'course-heldout', 'wikitext-2', 'pydoc', or a path to a corpus file."""
+    named = {"course": lambda: read_documents(DATA_DIR / "pretraining" / "train.txt"),
+             "course-heldout": lambda: read_documents(DATA_DIR / "pretraining" / "heldout.txt"),
+             "wikitext-2": load_wikitext2, "pydoc": pydoc_documents}
+    if name_or_path in named:
+        return named[name_or_path]()
+    return read_documents(name_or_path)
