@@ -30,10 +30,27 @@ class Remote:
     size: int | None = None
 
 
+GLUE = "https://dl.fbaipublicfiles.com/glue/data/"
+SQUAD = "https://rajpurkar.github.io/SQuAD-explorer/dataset/"
+# sha256 and sizes as recorded by Hugging Face datasets' dataset_infos.json and TFDS's url_checksums.
 REMOTES = {
+    "sst-2": Remote("SST-2.zip", (GLUE + "SST-2.zip",),
+                    "d67e16fb55739c1b32cdce9877596db1c127dc322d93c082281f64057c16deaa", 7_439_277),
+    "mnli": Remote("MNLI.zip", (GLUE + "MNLI.zip",),
+                   "e7c1d896d26ed6caf700110645df426cc2d8ebf02a5ab743d5a5c68ac1c83633", 312_783_507),
+    "rte": Remote("RTE.zip", (GLUE + "RTE.zip",),
+                  "6bf86de103ecd335f3441bd43574d23fef87ecc695977a63b82d5efb206556ee", 697_150),
+    "sts-b": Remote("STS-B.zip", (GLUE + "STS-B.zip",),
+                    "e60a6393de5a8b5b9bac5020a1554b54e3691f9d600b775bd131e613ac179c85", 802_872),
+    "squad-train": Remote("train-v1.1.json", (SQUAD + "train-v1.1.json",),
+                          "3527663986b8295af4f7fcdff1ba1ff3f72d07d61a20f487cb238a6ef92fd955", 30_288_272),
+    "squad-dev": Remote("dev-v1.1.json", (SQUAD + "dev-v1.1.json",),
+                        "95aa6a52d5d6a735563366753ca50492a658031da74f301ac5238b03966972c9", 4_854_279),
+    "conll2003": Remote("conll2003.zip", ("https://data.deepai.org/conll2003.zip",),
+                        "96a104d174ddae7558bab603f19382c5fe02ff1da5c077a7f3ce2ced1578a2c3", 982_975),
     "wikitext-2": Remote(
         "wikitext-2-raw-v1.zip",
-        ("https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-raw-v1.zip",
+        ("https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-raw-v1.zip",  # reported dead
          "https://huggingface.co/datasets/ggml-org/ci/resolve/927b3642933080f1b0e811e2f916e14c292992f9/"
          "wikitext-2-raw-v1.zip"),
         "ef7edb566e3e2b2d31b29c1fdb0c89a4cc683597484c3dc2517919c615435a11", 4_721_645),

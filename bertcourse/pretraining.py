@@ -5,6 +5,8 @@ The training loop itself is the shared one in training.py; this module only deci
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -189,3 +191,22 @@ def pretraining_metrics(out, batch: dict[str, torch.Tensor]) -> dict[str, tuple[
     nsp_correct = (out.nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
     return {"mlm_accuracy": (mlm_correct, chosen.sum().item()),
             "nsp_accuracy": (nsp_correct, len(batch["next_sentence_label"]))}
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = True) -> BertTokenizer:
+    """Learn a WordPiece vocabulary from a corpus (the `tokenizers` trainer), ready for our tokenizer."""
+    from tokenizers import BertWordPieceTokenizer
+
+    trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
+    trainer.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    return BertTokenizer(trainer.get_vocab(), do_lower_case=lowercase)
+
+
+def unigram_baseline(train_pairs: list[NspPair], eval_pairs: list[NspPair]) -> float:
+    """MLM accuracy of always guessing the most frequent training token (masked positions are uniform
+    over the real tokens, so this is its expected accuracy on eval_pairs)."""
+    counts = Counter(t for p in train_pairs for t in (*p.tokens_a, *p.tokens_b))
+    best = counts.most_common(1)[0][0]
+    eval_tokens = [t for p in eval_pairs for t in (*p.tokens_a, *p.tokens_b)]
+    return sum(t == best for t in eval_tokens) / len(eval_tokens)

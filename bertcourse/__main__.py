@@ -1,0 +1,100 @@
+"""Command line: `python -m bertcourse pretrain ...` (fine-tuning and prediction join as they land)."""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from .checkpoints import save_pretrained
+from .config import BertConfig
+from .data import load_corpus
+from .model import BertForPreTraining
+from .pretraining import (PretrainingCollate, make_nsp_pairs, pretraining_metrics, train_wordpiece,
+                          unigram_baseline)
+from .tokenizer import BertTokenizer
+from .training import Trainer, TrainingConfig, latest_checkpoint
+
+PRESETS = ("tiny", "base", "large")
+
+
+def pretrain(args: argparse.Namespace) -> dict[str, float]:
+    """MLM + NSP from scratch on a corpus; prints held-out accuracies next to their trivial baselines."""
+    out = Path(args.out)
+    documents = load_corpus(args.corpus)
+    heldout = load_corpus(args.heldout) if args.heldout else documents[-max(2, len(documents) // 20):]
+    if not args.heldout:
+        documents = documents[: -len(heldout)]
+    if args.vocab_size:
+        tokenizer = train_wordpiece((s for d in documents for s in d), args.vocab_size)
+    else:
+        tokenizer = BertTokenizer.from_pretrained()  # the packaged MiniLM vocabulary
+    train_pairs = make_nsp_pairs(documents, tokenizer, args.max_length, rng=random.Random(args.seed),
+                                 dupe_factor=args.dupe_factor)
+    eval_pairs = make_nsp_pairs(heldout, tokenizer, args.max_length, rng=random.Random(args.seed + 1))
+    config = getattr(BertConfig, args.config)(vocab_size=len(tokenizer))
+    model = BertForPreTraining(config)
+    trainer = Trainer(model, train_pairs, PretrainingCollate(tokenizer), TrainingConfig(
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device),
+        eval_data=eval_pairs, metrics=pretraining_metrics, out_dir=out)
+    if args.resume:
+        checkpoint = latest_checkpoint(out)
+        if checkpoint is None:
+            raise SystemExit(f"--resume: no checkpoint-*.pt in {out}")
+        trainer.resume(checkpoint)
+        print(f"resumed from {checkpoint} at step {trainer.step}")
+    history = trainer.fit()
+    save_pretrained(model, out)
+    tokenizer.save_pretrained(out)
+    (out / "history.json").write_text(json.dumps({"train": history.train, "eval": history.eval}))
+    final = {k: v[-1] for k, v in history.eval.items()}
+    nsp_positive = sum(p.is_next for p in eval_pairs) / len(eval_pairs)
+    results = {"mlm_accuracy": final["mlm_accuracy"], "mlm_unigram_baseline": unigram_baseline(train_pairs, eval_pairs),
+               "nsp_accuracy": final["nsp_accuracy"], "nsp_majority_baseline": max(nsp_positive, 1 - nsp_positive),
+               "eval_loss": final["loss"]}
+    print(f"held-out ({len(eval_pairs)} pairs from {len(heldout)} documents), after {trainer.step} steps:")
+    for name, value in results.items():
+        print(f"  {name:<22} {value:.4f}")
+    print(f"model, vocabulary and history saved in {out}")
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bertcourse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("pretrain", help="pretrain BERT with masked LM + next sentence prediction")
+    p.add_argument("--corpus", default="course",
+                   help="a text file (one sentence per line, blank line between documents) or one of: "
+                        "course, wikitext-2, pydoc")
+    p.add_argument("--heldout", default=None,
+                   help="held-out corpus (default for course: course-heldout; otherwise the last 5%% of documents)")
+    p.add_argument("--config", choices=PRESETS, default="tiny")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--vocab-size", type=int, default=6000,
+                   help="train a WordPiece vocabulary of this size on the corpus (0: use MiniLM's 30,522)")
+    p.add_argument("--dupe-factor", type=int, default=5, help="passes over the corpus with different pairs/masks")
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    p.add_argument("--out", required=True, help="directory for checkpoints, the final model and its vocabulary")
+    p.set_defaults(run=pretrain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "pretrain" and args.heldout is None and args.corpus == "course":
+        args.heldout = "course-heldout"
+    args.run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
