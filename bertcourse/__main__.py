@@ -7,6 +7,8 @@ import random
 import sys
 from pathlib import Path
 
+import torch
+
 from .checkpoints import save_pretrained
 from .config import BertConfig
 from .data import load_corpus
@@ -14,13 +16,15 @@ from .model import BertForPreTraining
 from .pretraining import (PretrainingCollate, make_nsp_pairs, pretraining_metrics, train_wordpiece,
                           unigram_baseline)
 from .tokenizer import BertTokenizer
-from .training import Trainer, TrainingConfig, latest_checkpoint
+from .training import Trainer, TrainingConfig, init_distributed, latest_checkpoint
 
 PRESETS = ("tiny", "base", "large")
 
 
 def pretrain(args: argparse.Namespace) -> dict[str, float]:
-    """MLM + NSP from scratch on a corpus; prints held-out accuracies next to their trivial baselines."""
+    """MLM + NSP from scratch on a corpus; prints held-out accuracies next to their trivial baselines.
+    Under `torchrun --nproc_per_node N` it trains data-parallel; rank 0 logs and saves."""
+    rank, world = init_distributed()
     out = Path(args.out)
     documents = load_corpus(args.corpus)
     heldout = load_corpus(args.heldout) if args.heldout else documents[-max(2, len(documents) // 20):]
@@ -33,7 +37,9 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
     train_pairs = make_nsp_pairs(documents, tokenizer, args.max_length, rng=random.Random(args.seed),
                                  dupe_factor=args.dupe_factor)
     eval_pairs = make_nsp_pairs(heldout, tokenizer, args.max_length, rng=random.Random(args.seed + 1))
-    config = getattr(BertConfig, args.config)(vocab_size=len(tokenizer))
+    config = getattr(BertConfig, args.config)(vocab_size=len(tokenizer), hidden_dropout_prob=args.dropout,
+                                              attention_probs_dropout_prob=args.dropout)
+    torch.manual_seed(args.seed)  # the same initial weights in every run and every process
     model = BertForPreTraining(config)
     trainer = Trainer(model, train_pairs, PretrainingCollate(tokenizer), TrainingConfig(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
@@ -44,8 +50,11 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
         if checkpoint is None:
             raise SystemExit(f"--resume: no checkpoint-*.pt in {out}")
         trainer.resume(checkpoint)
-        print(f"resumed from {checkpoint} at step {trainer.step}")
+        if rank == 0:
+            print(f"resumed from {checkpoint} at step {trainer.step}")
     history = trainer.fit()
+    if rank > 0:
+        return {}
     save_pretrained(model, out)
     tokenizer.save_pretrained(out)
     (out / "history.json").write_text(json.dumps({"train": history.train, "eval": history.eval}))
@@ -77,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--vocab-size", type=int, default=6000,
                    help="train a WordPiece vocabulary of this size on the corpus (0: use MiniLM's 30,522)")
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout probability (0 makes runs comparable "
+                   "across process counts: each process draws its own dropout masks)")
     p.add_argument("--dupe-factor", type=int, default=5, help="passes over the corpus with different pairs/masks")
     p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--checkpoint-every", type=int, default=100)

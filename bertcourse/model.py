@@ -1,7 +1,7 @@
 """BertModel (embeddings + encoder + pooler) and the task heads the slides put on top of it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,7 @@ from .embeddings import Embeddings
 from .encoder import Encoder
 
 Tensor = torch.Tensor
+LossTerms = dict[str, tuple[Tensor, Tensor]]  # name -> (sum of the losses, number of items they cover)
 
 
 @dataclass
@@ -26,7 +27,7 @@ class BertOutput:
 @dataclass
 class HeadOutput:
     """What every task head returns; the fields a head does not produce stay None."""
-    loss: Tensor | None = None
+    loss_terms: LossTerms = field(default_factory=dict)  # empty when no labels were given
     logits: Tensor | None = None        # classification (B, num_labels) / token classification (B, T, num_labels)
     mlm_logits: Tensor | None = None    # (B, T, V)
     nsp_logits: Tensor | None = None    # (B, 2): index 0 = B follows A, 1 = B is random
@@ -34,6 +35,19 @@ class HeadOutput:
     end_logits: Tensor | None = None    # (B, T)
     hidden_states: list[Tensor] | None = None
     attentions: list[Tensor] | None = None
+
+    @property
+    def loss(self) -> Tensor | None:
+        """Each term averaged over its own items, then added (e.g. MLM over chosen tokens + NSP over pairs)."""
+        return sum(total / count for total, count in self.loss_terms.values()) if self.loss_terms else None
+
+
+def summed_cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int = -100,
+                         weight: float = 1.0) -> tuple[Tensor, Tensor]:
+    """(sum of the per-item losses, number of items): kept apart rather than averaged, so that
+    data-parallel processes can divide by the count over *all* processes and match one big batch."""
+    total = F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction="sum")
+    return weight * total, (labels != ignore_index).sum()
 
 
 class Pooler(nn.Module):
@@ -145,13 +159,12 @@ class BertForPreTraining(BertPreTrainedModel):
         tied = self.bert.embeddings.word_embeddings.weight            # (V, H), shared with the input
         mlm_logits = self.cls.predictions(out.last_hidden_state, tied)  # (B, T, V)
         nsp_logits = self.cls.seq_relationship(out.pooler_output)     # (B, 2)
-        loss = None
+        terms = {}
         if labels is not None:                                        # -100 = not a prediction target
-            loss = F.cross_entropy(mlm_logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+            terms["mlm"] = summed_cross_entropy(mlm_logits.flatten(0, 1), labels.flatten())
         if next_sentence_label is not None:
-            nsp_loss = F.cross_entropy(nsp_logits.float(), next_sentence_label.view(-1))
-            loss = nsp_loss if loss is None else loss + nsp_loss
-        return HeadOutput(loss, mlm_logits=mlm_logits, nsp_logits=nsp_logits,
+            terms["nsp"] = summed_cross_entropy(nsp_logits, next_sentence_label.view(-1))
+        return HeadOutput(terms, mlm_logits=mlm_logits, nsp_logits=nsp_logits,
                           hidden_states=out.hidden_states, attentions=out.attentions)
 
 
@@ -174,13 +187,13 @@ class BertForSequenceClassification(BertPreTrainedModel):
                 attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
         logits = self.classifier(self.dropout(out.pooler_output))    # (B, num_labels)
-        loss = None
-        if labels is not None:
-            if self.config.num_labels == 1:
-                loss = F.mse_loss(logits.squeeze(-1).float(), labels.float())
-            else:
-                loss = F.cross_entropy(logits.float(), labels.view(-1))
-        return HeadOutput(loss, logits, hidden_states=out.hidden_states, attentions=out.attentions)
+        terms = {}
+        if labels is not None and self.config.num_labels == 1:        # regression: squared error
+            errors = (logits.squeeze(-1).float() - labels.float()) ** 2
+            terms["mse"] = (errors.sum(), torch.tensor(errors.numel(), device=errors.device))
+        elif labels is not None:
+            terms["ce"] = summed_cross_entropy(logits, labels.view(-1))
+        return HeadOutput(terms, logits, hidden_states=out.hidden_states, attentions=out.attentions)
 
 
 class BertForTokenClassification(BertPreTrainedModel):
@@ -197,10 +210,10 @@ class BertForTokenClassification(BertPreTrainedModel):
                 attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
-        loss = None
+        terms = {}
         if labels is not None:                                          # -100 on sub-words and specials
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
-        return HeadOutput(loss, logits, hidden_states=out.hidden_states, attentions=out.attentions)
+            terms["ce"] = summed_cross_entropy(logits.flatten(0, 1), labels.flatten())
+        return HeadOutput(terms, logits, hidden_states=out.hidden_states, attentions=out.attentions)
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -217,12 +230,10 @@ class BertForQuestionAnswering(BertPreTrainedModel):
                 end_positions: Tensor | None = None, **kw) -> HeadOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
         start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
-        loss = None
+        terms = {}
         if start_positions is not None and end_positions is not None:
             T = start_logits.size(1)  # positions outside the window are clamped to T and ignored
-            start = start_positions.clamp(0, T)
-            end = end_positions.clamp(0, T)
-            loss = (F.cross_entropy(start_logits.float(), start, ignore_index=T)
-                    + F.cross_entropy(end_logits.float(), end, ignore_index=T)) / 2
-        return HeadOutput(loss, start_logits=start_logits, end_logits=end_logits,
+            terms["start"] = summed_cross_entropy(start_logits, start_positions.clamp(0, T), T, weight=0.5)
+            terms["end"] = summed_cross_entropy(end_logits, end_positions.clamp(0, T), T, weight=0.5)
+        return HeadOutput(terms, start_logits=start_logits, end_logits=end_logits,
                           hidden_states=out.hidden_states, attentions=out.attentions)

@@ -3,6 +3,7 @@ beyond `model(**batch).loss`, and nothing about the data beyond a list of exampl
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -10,7 +11,9 @@ from functools import partial
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 # collate(examples, generator) -> batch of tensors; the generator makes its randomness (masking) repeatable
@@ -48,7 +51,32 @@ class History:
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    """CUDA when present (one GPU per process under torchrun), else CPU."""
+    device = torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return device
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the process group torchrun set up (gloo on CPU, NCCL on CUDA); (rank, world size)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return rank_and_world()
+
+
+def rank_and_world() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def all_sum(values: list[float | torch.Tensor]) -> torch.Tensor:
+    """Sum each value over all processes (a no-op in a single process)."""
+    t = torch.stack([torch.as_tensor(v, dtype=torch.float64).detach().cpu() for v in values])
+    if dist.is_initialized():
+        backend_device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        t = t.to(backend_device)
+        dist.all_reduce(t)
+    return t.cpu()
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -89,8 +117,15 @@ class Trainer:
         self.config, self.train_data, self.eval_data = config, train_data, eval_data
         self.collate, self.metrics = collate, metrics
         self.out_dir = Path(out_dir) if out_dir else None
+        self.rank, self.world = rank_and_world()
+        if min(config.batch_size, len(train_data)) % self.world:
+            raise ValueError(f"batch size {config.batch_size} does not split over {self.world} processes; "
+                             "use a multiple of --nproc_per_node")
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
+        # with several processes, each runs its slice of the batch and DDP averages the gradients
+        self.ddp = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
+                                           else None) if self.world > 1 else None
         torch.manual_seed(config.seed)                                     # dropout draws
         self.data_rng = torch.Generator().manual_seed(config.seed)         # masking and other data draws
         self.optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate,
@@ -109,25 +144,50 @@ class Trainer:
         enabled = self.config.bf16 and self.device.type == "cuda"
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
+    def my_rows(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This process's contiguous slice of the global batch (all of it in a single process)."""
+        size = len(next(iter(batch.values()))) // self.world
+        return {k: v[self.rank * size:(self.rank + 1) * size] for k, v in batch.items()}
+
+    def global_loss(self, out) -> tuple[torch.Tensor, float]:
+        """(loss to differentiate, loss of the whole global batch). Each loss term is divided by its
+        item count over *all* processes, times the world size that DDP's gradient averaging divides
+        by, so N processes take exactly the step one process would take on the whole batch."""
+        if self.world == 1:
+            return out.loss, out.loss.item()
+        totals, counts = zip(*out.loss_terms.values())
+        summed = all_sum([*totals, *counts]).to(self.device)
+        k = len(totals)
+        loss = sum(t / c for t, c in zip(totals, summed[k:])) * self.world
+        return loss, float(sum(summed[:k] / summed[k:]))
+
     def train_step(self) -> None:
         self.model.train()
         examples = [self.train_data[i] for i in batch_indices(self.step, len(self.train_data),
                                                                self.config.batch_size, self.config.seed)]
-        batch = self.to_device(self.collate(examples, self.data_rng))
+        batch = self.to_device(self.my_rows(self.collate(examples, self.data_rng)))  # same masks on every rank
         with self.autocast():
-            out = self.model(**batch)
-        if not torch.isfinite(out.loss):
-            raise FloatingPointError(f"the loss became {out.loss.item()} at step {self.step + 1}; lower the "
+            out = (self.ddp or self.model)(**batch)
+        loss, loss_value = self.global_loss(out)
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"the loss became {loss_value} at step {self.step + 1}; lower the "
                                      "learning rate or check the inputs (resume from the last checkpoint)")
-        out.loss.backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        values = {k: num / max(den, 1e-12) for k, (num, den) in self.metrics(out, batch).items()} if self.metrics else {}
-        self.history.log("train", step=self.step, loss=out.loss.item(), lr=lr, **values)
+        self.history.log("train", step=self.step, loss=loss_value, lr=lr,
+                         **self.reduce_metrics(self.metrics(out, batch) if self.metrics else {}))
+
+    def reduce_metrics(self, sums: dict[str, tuple[float, float]]) -> dict[str, float]:
+        """{name: (numerator, denominator)} summed over processes -> {name: ratio}."""
+        if not sums:
+            return {}
+        totals = all_sum([x for pair in sums.values() for x in pair]).view(-1, 2)
+        return {k: float(num / max(den, 1e-12)) for k, (num, den) in zip(sums, totals.tolist())}
 
     @torch.no_grad()
     def evaluate(self, data: Sequence | None = None) -> dict[str, float]:
@@ -137,23 +197,26 @@ class Trainer:
             raise ValueError("no evaluation data was given")
         self.model.eval()
         rng = torch.Generator().manual_seed(12345)  # the same masks at every evaluation
-        loss_sum, count, sums = 0.0, 0, {}
+        sums: dict[str, tuple[float, float]] = {}
         for start in range(0, len(data), self.config.batch_size):
-            examples = list(data[start:start + self.config.batch_size])
-            batch = self.to_device(self.collate(examples, rng))
+            batch = self.collate(list(data[start:start + self.config.batch_size]), rng)
+            batch = self.to_device({k: v[self.rank::self.world] for k, v in batch.items()})  # my rows
+            if len(next(iter(batch.values()))) == 0:
+                continue
             with self.autocast():
                 out = self.model(**batch)
-            loss_sum += out.loss.item() * len(examples)
-            count += len(examples)
-            for k, (num, den) in (self.metrics(out, batch) if self.metrics else {}).items():
+            terms = {f"loss:{k}": (t.item(), c.item()) for k, (t, c) in out.loss_terms.items()}
+            for k, (num, den) in {**terms, **(self.metrics(out, batch) if self.metrics else {})}.items():
                 sums[k] = (sums.get(k, (0, 0))[0] + num, sums.get(k, (0, 0))[1] + den)
-        return {"loss": loss_sum / count, **{k: num / max(den, 1e-12) for k, (num, den) in sums.items()}}
+        ratios = self.reduce_metrics(sums)
+        loss = sum(v for k, v in ratios.items() if k.startswith("loss:"))  # each term over all its items
+        return {"loss": loss, **{k: v for k, v in ratios.items() if not k.startswith("loss:")}}
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> History:
         """Train up to step `until` (default: config.steps); call again (or after resume) to go on."""
         cfg, end = self.config, min(until or self.config.steps, self.config.steps)
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="training", disable=not cfg.progress)
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="training", disable=not cfg.progress or self.rank > 0)
         while self.step < end:
             self.train_step()
             bar.update(1)
@@ -161,7 +224,7 @@ class Trainer:
             last = self.step == cfg.steps
             if self.eval_data and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
                 self.history.log("eval", step=self.step, **self.evaluate())
-            if cfg.checkpoint_every and (self.step % cfg.checkpoint_every == 0 or last):
+            if cfg.checkpoint_every and (self.step % cfg.checkpoint_every == 0 or last) and self.rank == 0:
                 self.save_checkpoint(self.out_dir / f"checkpoint-{self.step}.pt")
         bar.close()
         return self.history
