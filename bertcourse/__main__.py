@@ -21,6 +21,23 @@ from .training import Trainer, TrainingConfig, init_distributed, latest_checkpoi
 PRESETS = ("tiny", "base", "large")
 
 
+def pretraining_vocabulary(args: argparse.Namespace, documents: list[list[str]], out: Path,
+                           rank: int) -> BertTokenizer:
+    """The run's vocabulary lives in --out from the start: a resumed run and every process read the same
+    file (the WordPiece trainer breaks frequency ties differently on every call)."""
+    if rank == 0 and not (args.resume and (out / "vocab.txt").is_file()):
+        if args.vocab:
+            tokenizer = BertTokenizer.from_pretrained(args.vocab)
+        elif args.vocab_size:
+            tokenizer = train_wordpiece((s for d in documents for s in d), args.vocab_size)
+        else:
+            tokenizer = BertTokenizer.from_pretrained()  # the packaged MiniLM vocabulary
+        tokenizer.save_pretrained(out)
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return BertTokenizer.from_pretrained(out)
+
+
 def pretrain(args: argparse.Namespace) -> dict[str, float]:
     """MLM + NSP from scratch on a corpus; prints held-out accuracies next to their trivial baselines.
     Under `torchrun --nproc_per_node N` it trains data-parallel; rank 0 logs and saves."""
@@ -30,10 +47,7 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
     heldout = load_corpus(args.heldout) if args.heldout else documents[-max(2, len(documents) // 20):]
     if not args.heldout:
         documents = documents[: -len(heldout)]
-    if args.vocab_size:
-        tokenizer = train_wordpiece((s for d in documents for s in d), args.vocab_size)
-    else:
-        tokenizer = BertTokenizer.from_pretrained()  # the packaged MiniLM vocabulary
+    tokenizer = pretraining_vocabulary(args, documents, out, rank)
     train_pairs = make_nsp_pairs(documents, tokenizer, args.max_length, rng=random.Random(args.seed),
                                  dupe_factor=args.dupe_factor)
     eval_pairs = make_nsp_pairs(heldout, tokenizer, args.max_length, rng=random.Random(args.seed + 1))
@@ -56,7 +70,6 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
     if rank > 0:
         return {}
     save_pretrained(model, out)
-    tokenizer.save_pretrained(out)
     (out / "history.json").write_text(json.dumps({"train": history.train, "eval": history.eval}))
     final = {k: v[-1] for k, v in history.eval.items()}
     nsp_positive = sum(p.is_next for p in eval_pairs) / len(eval_pairs)
@@ -86,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--vocab-size", type=int, default=6000,
                    help="train a WordPiece vocabulary of this size on the corpus (0: use MiniLM's 30,522)")
+    p.add_argument("--vocab", default=None, help="use the vocab.txt in this directory instead of training one")
     p.add_argument("--dropout", type=float, default=0.1, help="dropout probability (0 makes runs comparable "
                    "across process counts: each process draws its own dropout masks)")
     p.add_argument("--dupe-factor", type=int, default=5, help="passes over the corpus with different pairs/masks")

@@ -198,9 +198,12 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = Tru
     from tokenizers import BertWordPieceTokenizer
 
     trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     trainer.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False,
-                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    return BertTokenizer(trainer.get_vocab(), do_lower_case=lowercase)
+                                special_tokens=specials)
+    # the trainer numbers tokens of equal frequency in a different order on every run: sort them
+    learned = sorted(set(trainer.get_vocab()) - set(specials))
+    return BertTokenizer({t: i for i, t in enumerate(specials + learned)}, do_lower_case=lowercase)
 
 
 def unigram_baseline(train_pairs: list[NspPair], eval_pairs: list[NspPair]) -> float:

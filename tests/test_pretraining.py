@@ -153,3 +153,17 @@ def test_encode_pair_layout(tok):
 def test_nsp_needs_two_documents(tok):
     with pytest.raises(ValueError, match="at least 2"):
         make_nsp_pairs([["Only one document.", "Two sentences."]], tok)
+
+
+def test_train_wordpiece_is_deterministic_and_loadable(tmp_path):
+    from bertcourse.data import load_corpus
+    from bertcourse.pretraining import train_wordpiece
+
+    texts = [s for d in load_corpus("course")[:150] for s in d]
+    a, b = train_wordpiece(texts, 1500), train_wordpiece(texts, 1500)
+    assert a.vocab == b.vocab and 1000 < len(a) <= 1500
+    assert [a.vocab[t] for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")] == [0, 1, 2, 3, 4]
+    a.save_pretrained(tmp_path)
+    again = BertTokenizer.from_pretrained(tmp_path)
+    sentence = "The farmers moved their sheep to higher fields."
+    assert again.tokenize(sentence) == a.tokenize(sentence) and "[UNK]" not in a.tokenize(sentence)
