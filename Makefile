@@ -29,6 +29,7 @@ test-fast: install  ## unit tests only: the inner loop
 
 bench: install
 	$(PY) benchmarks/model_throughput.py
+	$(PY) benchmarks/pretrain_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

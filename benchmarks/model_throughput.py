@@ -9,42 +9,38 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+from functools import partial
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
+from common import interleaved_medians  # noqa: E402
 
 from bertcourse import BertConfig, load_pretrained  # noqa: E402
 from bertcourse.checkpoints import default_model_dir  # noqa: E402
 
 
 def forward_flops(cfg: BertConfig, B: int, T: int) -> float:
-    """Multiply-adds x 2 of the matrix products in one forward pass (embeddings and softmax ignored)."""
+    """2 x multiply-adds of the matrix products in one forward pass (embeddings and softmax ignored)."""
     H, I, L = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
     dense = 4 * H * H + 2 * H * I          # Q, K, V, output projection, two feed-forward layers
     attention = 2 * T * H                  # Q K^T and weights @ V
     return 2.0 * B * T * L * (dense + attention)
 
 
-def forward_step(model, batch):
+def forward(model, batch) -> None:
+    model.eval()
     with torch.no_grad():
         model(**batch)
 
 
-def train_step(model, batch, optimizer):
+def train_step(model, batch, optimizer) -> None:
+    model.train()
     out = model(**batch)
-    out.last_hidden_state.float().pow(2).mean().backward()  # a stand-in loss that touches every token
+    out.last_hidden_state.pow(2).mean().backward()  # a stand-in loss that touches every token
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-
-
-def timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -56,38 +52,28 @@ def main() -> None:
     torch.manual_seed(0)
     B, T = args.batch, args.seq
 
-    ours = load_pretrained()
-    ref = transformers.BertModel.from_pretrained(default_model_dir()).eval()  # its default (SDPA) attention
-    cfg = ours.config
+    models = {"bertcourse": load_pretrained(),
+              "transformers": transformers.BertModel.from_pretrained(default_model_dir()).eval()}  # SDPA attention
+    cfg = models["bertcourse"].config
     batch = {"input_ids": torch.randint(1000, cfg.vocab_size, (B, T)),
              "token_type_ids": torch.zeros(B, T, dtype=torch.long),
              "attention_mask": torch.ones(B, T, dtype=torch.long)}
-    with torch.no_grad():  # same numbers before timing anything
-        torch.testing.assert_close(ours(**batch).last_hidden_state, ref(**batch).last_hidden_state, atol=1e-4, rtol=0)
+    with torch.no_grad():  # the same numbers before timing anything
+        torch.testing.assert_close(models["bertcourse"](**batch).last_hidden_state,
+                                   models["transformers"](**batch).last_hidden_state, atol=1e-4, rtol=0)
 
     flops = forward_flops(cfg, B, T)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads, "
-          f"batch {B} x {T}, fp32, MiniLM-L6-H384")
-    for name in ("forward", "train step"):
-        models = {"bertcourse": ours, "transformers": ref}
-        opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-9) for k, m in models.items()}
-        times = {k: [] for k in models}
-        for rep in range(args.reps + 1):                      # rep 0 warms up and is dropped
-            order = list(models) if rep % 2 == 0 else list(models)[::-1]  # interleave, alternate who goes first
-            for k in order:
-                models[k].train(name == "train step")
-                t = timed(forward_step, models[k], batch) if name == "forward" else \
-                    timed(train_step, models[k], batch, opts[k])
-                if rep:
-                    times[k].append(t)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        work = flops if name == "forward" else 3 * flops   # backward ~ twice the forward
-        for k in models:
-            print(f"{name:>10} {k:>12}: {B * T / med[k]:9.0f} tokens/s  {work / med[k] / 1e9:6.1f} GFLOP/s  "
-                  f"(median of {args.reps})")
-        print(f"{name:>10}        ratio: {med['transformers'] / med['bertcourse']:.3f}  (bertcourse / transformers)")
-    for m in (ours, ref):
-        m.eval()
+          f"batch {B} x {T}, fp32, all-MiniLM-L6-v2 (L=6, H=384)")
+    optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-9) for k, m in models.items()}
+    for name, work in (("forward", flops), ("train step", 3 * flops)):  # backward ~ twice the forward
+        med = interleaved_medians({k: partial(forward, m, batch) if name == "forward" else
+                                   partial(train_step, m, batch, optimizers[k]) for k, m in models.items()},
+                                  args.reps)
+        for k, seconds in med.items():
+            print(f"{name:>10} {k:>12}: {B * T / seconds:9.0f} tokens/s  {work / seconds / 1e9:6.1f} GFLOP/s")
+        print(f"{name:>10}        ratio: {med['transformers'] / med['bertcourse']:.3f}  "
+              f"(bertcourse / transformers, median of {args.reps})")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,8 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool = Tru
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     trainer.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False,
                                 special_tokens=specials)
-    # the trainer numbers tokens of equal frequency in a different order on every run: sort them
+    # The trainer breaks ties between equally frequent merges in a different order on every call, so
+    # two calls can learn slightly different sets; a run therefore saves its vocabulary with its weights.
     learned = sorted(set(trainer.get_vocab()) - set(specials))
     return BertTokenizer({t: i for i, t in enumerate(specials + learned)}, do_lower_case=lowercase)
 

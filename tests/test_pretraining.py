@@ -155,13 +155,13 @@ def test_nsp_needs_two_documents(tok):
         make_nsp_pairs([["Only one document.", "Two sentences."]], tok)
 
 
-def test_train_wordpiece_is_deterministic_and_loadable(tmp_path):
+def test_train_wordpiece_learns_a_loadable_vocabulary(tmp_path):
     from bertcourse.data import load_corpus
     from bertcourse.pretraining import train_wordpiece
 
     texts = [s for d in load_corpus("course")[:150] for s in d]
-    a, b = train_wordpiece(texts, 1500), train_wordpiece(texts, 1500)
-    assert a.vocab == b.vocab and 1000 < len(a) <= 1500
+    a = train_wordpiece(texts, 1500)
+    assert 1000 < len(a) <= 1500 and {"the", "water", "##s"} <= set(a.vocab)
     assert [a.vocab[t] for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")] == [0, 1, 2, 3, 4]
     a.save_pretrained(tmp_path)
     again = BertTokenizer.from_pretrained(tmp_path)
