@@ -144,7 +144,13 @@ class PreTrainingHeads(nn.Module):
 
 
 class BertForPreTraining(BertPreTrainedModel):
-    """BERT with both pretraining heads; loss = MLM cross-entropy on chosen positions + NSP cross-entropy."""
+    """BERT with both pretraining heads; loss = MLM cross-entropy on chosen positions + NSP cross-entropy.
+
+    With labels, only the chosen positions (about 15%) go through the vocabulary projection, as in
+    google-research/bert's gather_indexes: the other 85% would cost a (H x V) product each and add
+    nothing to the loss. mlm_logits is then (N, V) for the N chosen positions in reading order
+    (labels[labels != -100] are their targets); without labels it is (B, T, V).
+    """
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -157,11 +163,13 @@ class BertForPreTraining(BertPreTrainedModel):
                 next_sentence_label: Tensor | None = None, **kw) -> HeadOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
         tied = self.bert.embeddings.word_embeddings.weight            # (V, H), shared with the input
-        mlm_logits = self.cls.predictions(out.last_hidden_state, tied)  # (B, T, V)
+        hidden = out.last_hidden_state                                # (B, T, H)
+        chosen = None if labels is None else labels != -100           # (B, T)
+        mlm_logits = self.cls.predictions(hidden if chosen is None else hidden[chosen], tied)  # (B, T, V) / (N, V)
         nsp_logits = self.cls.seq_relationship(out.pooler_output)     # (B, 2)
         terms = {}
-        if labels is not None:                                        # -100 = not a prediction target
-            terms["mlm"] = summed_cross_entropy(mlm_logits.flatten(0, 1), labels.flatten())
+        if labels is not None:
+            terms["mlm"] = summed_cross_entropy(mlm_logits, labels[chosen])
         if next_sentence_label is not None:
             terms["nsp"] = summed_cross_entropy(nsp_logits, next_sentence_label.view(-1))
         return HeadOutput(terms, mlm_logits=mlm_logits, nsp_logits=nsp_logits,

@@ -186,10 +186,10 @@ class PretrainingCollate:
 
 def pretraining_metrics(out, batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
     """MLM accuracy over the chosen positions and NSP accuracy over the pairs, as (correct, total)."""
-    chosen = batch["labels"] != IGNORE
-    mlm_correct = (out.mlm_logits.argmax(-1)[chosen] == batch["labels"][chosen]).sum().item()
+    targets = batch["labels"][batch["labels"] != IGNORE]          # mlm_logits covers exactly these
+    mlm_correct = (out.mlm_logits.argmax(-1) == targets).sum().item()
     nsp_correct = (out.nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
-    return {"mlm_accuracy": (mlm_correct, chosen.sum().item()),
+    return {"mlm_accuracy": (mlm_correct, len(targets)),
             "nsp_accuracy": (nsp_correct, len(batch["next_sentence_label"]))}
 
 
