@@ -104,7 +104,7 @@ def load_state(model: BertPreTrainedModel, state: dict[str, torch.Tensor], sourc
         kind = "missing from" if bad_encoder[0] in missing else "unexpected in"
         raise KeyError(f"encoder key {bad_encoder[0]!r} is {kind} {source} ({len(bad_encoder)} such keys); "
                        "the checkpoint and the config disagree about the architecture")
-    for key in expected.keys() & state.keys():
+    for key in (k for k in expected if k in state):  # in the model's order: the first mismatch is reported
         if expected[key].shape != state[key].shape:
             raise ValueError(f"shape mismatch for {key!r}: checkpoint {tuple(state[key].shape)}, model "
                              f"{tuple(expected[key].shape)}; check the config (e.g. num_labels, vocab_size)")
