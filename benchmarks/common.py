@@ -18,3 +18,12 @@ def interleaved_medians(contenders: dict[str, Callable[[], None]], reps: int) ->
             if rep:
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def report(name: str, seconds: dict[str, float], tokens: int, reps: int, flops: float | None = None) -> None:
+    """tokens/s (and GFLOP/s when the work is known) of each contender, then ours / theirs."""
+    for who, s in seconds.items():
+        gflops = f"  {flops / s / 1e9:6.1f} GFLOP/s" if flops else ""
+        print(f"{name:>10} {who:>12}: {tokens / s:9.0f} tokens/s{gflops}")
+    print(f"{name:>10}        ratio: {seconds['transformers'] / seconds['bertcourse']:.3f}  "
+          f"(bertcourse / transformers, median of {reps})")

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from common import interleaved_medians  # noqa: E402
+from common import interleaved_medians, report  # noqa: E402
 
 from bertcourse import BertConfig, load_pretrained  # noqa: E402
 from bertcourse.checkpoints import default_model_dir  # noqa: E402
@@ -70,10 +70,7 @@ def main() -> None:
         med = interleaved_medians({k: partial(forward, m, batch) if name == "forward" else
                                    partial(train_step, m, batch, optimizers[k]) for k, m in models.items()},
                                   args.reps)
-        for k, seconds in med.items():
-            print(f"{name:>10} {k:>12}: {B * T / seconds:9.0f} tokens/s  {work / seconds / 1e9:6.1f} GFLOP/s")
-        print(f"{name:>10}        ratio: {med['transformers'] / med['bertcourse']:.3f}  "
-              f"(bertcourse / transformers, median of {args.reps})")
+        report(name, med, B * T, args.reps, work)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from common import interleaved_medians  # noqa: E402
+from common import interleaved_medians, report  # noqa: E402
 
 from bertcourse import BertConfig, BertForPreTraining, load_pretrained  # noqa: E402
 
@@ -61,10 +61,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads, "
           f"BERT-{args.config} (L={ours_cfg.num_hidden_layers}, H={ours_cfg.hidden_size}), vocab {V}, "
           f"batch {B} x {T}, fp32, MLM + NSP")
-    for k, seconds in med.items():
-        print(f"train step {k:>12}: {B * T / seconds:9.0f} tokens/s")
-    print(f"train step        ratio: {med['transformers'] / med['bertcourse']:.3f}  "
-          f"(bertcourse / transformers, median of {args.reps})")
+    report("train step", med, B * T, args.reps)
 
 
 if __name__ == "__main__":
