@@ -1,10 +1,13 @@
 """`python -m bertcourse pretrain`: trains, saves a loadable model and vocabulary, and resumes."""
 import json
 
+import pytest
 import torch
 
 from bertcourse import BertForPreTraining, BertTokenizer, load_pretrained
 from bertcourse.__main__ import main
+
+pytestmark = pytest.mark.slow  # each test trains (a few seconds each; torchrun starts two processes)
 
 DOCS = [["The bus was late again this morning.", "Anna waited at the stop for twenty minutes.",
          "When it finally came, it was full.", "She decided to walk to work instead."],
