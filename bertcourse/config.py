@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ACTIVATIONS = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}  # name -> F.gelu(approximate=)
@@ -78,9 +78,6 @@ class BertConfig:
     def to_json(self, path: str | Path) -> None:
         data = {"model_type": "bert", **asdict(self)}
         Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-    def replace(self, **changes) -> BertConfig:
-        return replace(self, **changes)
 
     # ---- size ----------------------------------------------------------------------------------
     def num_parameters(self, pooler: bool = True) -> int:

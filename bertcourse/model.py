@@ -81,10 +81,6 @@ class BertPreTrainedModel(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
 
 class BertModel(BertPreTrainedModel):
     """The encoder-only Transformer: one contextual vector per token, plus the pooled [CLS] vector."""

@@ -130,9 +130,7 @@ class Trainer:
         self.data_rng = torch.Generator().manual_seed(config.seed)         # masking and other data draws
         self.optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate,
                                            betas=(0.9, 0.999), eps=1e-6)
-        warmup = round(config.warmup * config.steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, partial(warmup_then_linear_decay, warmup_steps=warmup, total_steps=config.steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule(config))
         self.step = 0
         self.history = History()
 
@@ -267,8 +265,12 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+def schedule(config: TrainingConfig) -> partial:
+    """The learning-rate multiplier of a run as a function of the step."""
+    return partial(warmup_then_linear_decay, warmup_steps=round(config.warmup * config.steps),
+                   total_steps=config.steps)
+
+
 def lr_at(step: int, config: TrainingConfig) -> float:
     """The learning rate the schedule gives at `step` (for plots and tests)."""
-    warmup = round(config.warmup * config.steps)
-    return config.learning_rate * warmup_then_linear_decay(step, warmup, config.steps)
-
+    return config.learning_rate * schedule(config)(step)
