@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -16,8 +17,10 @@ from .tokenizer import BertTokenizer
 IGNORE = -100  # label of every position the MLM loss skips
 
 
+@lru_cache(maxsize=8)
 def ordinary_token_ids(tokenizer: BertTokenizer) -> torch.Tensor:
-    """Ids a random replacement may take: no [CLS]/[SEP]/[PAD]/[MASK]/[UNK] and no [unusedN] slots."""
+    """Ids a random replacement may take: no [CLS]/[SEP]/[PAD]/[MASK]/[UNK] and no [unusedN] slots.
+    Cached per tokenizer: mask_tokens runs every training step and the vocabulary does not change."""
     special = set(tokenizer.all_special_ids)
     return torch.tensor([i for tok, i in tokenizer.vocab.items()
                          if i not in special and not (tok.startswith("[") and tok.endswith("]"))])
