@@ -1,0 +1,50 @@
+"""What every fine-tuning task provides, so one driver (`bertcourse.finetuning`) can train any of them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..tokenizer import BertTokenizer
+
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One downstream task: a head model plus data -> features -> batch -> metric -> prediction."""
+    name: str
+    model_cls: type[nn.Module]
+    num_labels: int                  # classes (1 = regression); unused by question answering
+    labels: tuple[str, ...]          # class or tag names, index = class id; () for regression and QA
+    metric: str                      # the headline key of evaluate()'s result
+    load: Callable[[str, str | Path | None], list]                 # (split, data dir or None) -> examples
+    featurize: Callable[[Sequence, BertTokenizer, int], list[dict]]  # examples -> training features
+    evaluate: Callable[[nn.Module, BertTokenizer, Sequence, int, int], dict[str, float]]
+    #          (model, tokenizer, examples, max_length, batch_size) -> {metric: value, ...}
+    predict: Callable[..., object]   # (model, tokenizer, text, pair=None, max_length) -> readable answer
+
+    def collate(self, features: list[dict], generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        return pad_batch(features)
+
+
+def pad_batch(features: list[dict], pad_id: int = 0) -> dict[str, Tensor]:
+    """Stack features into tensors; sequences are right-padded (labels with -100, the ignored index)."""
+    batch = {}
+    for key in features[0]:
+        values = [f[key] for f in features]
+        if isinstance(values[0], (list, tuple)):
+            width = max(len(v) for v in values)
+            fill = -100 if key == "labels" else pad_id
+            values = [list(v) + [fill] * (width - len(v)) for v in values]
+        batch[key] = torch.tensor(values)
+    return batch
+
+
+def check_split(split: str) -> str:
+    if split not in ("train", "dev", "test"):
+        raise ValueError(f"unknown split {split!r}; use 'train', 'dev' or 'test'")
+    return split
