@@ -1,4 +1,4 @@
-"""Command line: `python -m bertcourse pretrain ...` (fine-tuning and prediction join as they land)."""
+"""Command line: `python -m bertcourse pretrain | finetune | predict ...`."""
 from __future__ import annotations
 
 import argparse
@@ -12,9 +12,12 @@ import torch
 from .checkpoints import save_pretrained
 from .config import BertConfig
 from .data import load_corpus
+from .finetuning import FinetuneConfig, load_finetuned
+from .finetuning import finetune as run_finetune
 from .model import BertForPreTraining
 from .pretraining import (PretrainingCollate, make_nsp_pairs, pretraining_metrics, train_wordpiece,
                           unigram_baseline)
+from .tasks import TASK_NAMES
 from .tokenizer import BertTokenizer
 from .training import Trainer, TrainingConfig, init_distributed, latest_checkpoint
 
@@ -83,6 +86,33 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
     return results
 
 
+def finetune(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Fine-tune one task and print its metric table (dev and test splits)."""
+    config = FinetuneConfig(init=args.init, freeze=args.freeze, data=args.data, epochs=args.epochs,
+                            batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
+                            seed=args.seed, device=args.device)
+    result = run_finetune(args.task, config, out=args.out)
+    mode = "feature extraction (frozen encoder)" if args.freeze else "full fine-tuning"
+    print(f"{args.task}: {args.init} init, {mode}, {result.trainable_parameters:,} trainable weights, "
+          f"trained in {result.seconds:.1f} s")
+    metrics = list(next(iter(result.scores.values())))
+    print(f"  {'split':<6}" + "".join(f"{m:>14}" for m in metrics))
+    for split, scores in result.scores.items():
+        print(f"  {split:<6}" + "".join(f"{scores[m]:>14.4f}" for m in metrics))
+    print(f"model saved in {args.out}")
+    return result.scores
+
+
+def predict(args: argparse.Namespace) -> object:
+    """Run a model saved by `finetune` on a text (and its pair: the context for qa)."""
+    task, model, tokenizer, meta = load_finetuned(args.model, args.device)
+    max_length = meta["config"]["max_length"]
+    answer = task.predict(model, tokenizer, args.text, *([args.pair] if args.pair is not None else []),
+                          max_length=max_length)
+    print(json.dumps(answer, indent=2, ensure_ascii=False, default=str))
+    return answer
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bertcourse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +140,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     p.add_argument("--out", required=True, help="directory for checkpoints, the final model and its vocabulary")
     p.set_defaults(run=pretrain)
+
+    p = commands.add_parser("finetune", help="fine-tune a task head and print its metric table")
+    p.add_argument("--task", choices=TASK_NAMES, required=True)
+    p.add_argument("--data", default=None, help="a directory of the task's files, or a benchmark name "
+                   "(sst-2, mnli, rte, sts-b, conll2003, squad); default: the shipped teaching set")
+    p.add_argument("--init", default="pretrained", help="pretrained (the packaged MiniLM), random, or a BERT directory")
+    p.add_argument("--freeze", action="store_true", help="feature extraction: freeze the encoder, train the head")
+    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=None, help="default: 1e-4 (full), 1e-3 (frozen)")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--out", required=True, help="directory for the fine-tuned model")
+    p.set_defaults(run=finetune)
+
+    p = commands.add_parser("predict", help="run a fine-tuned model on new text")
+    p.add_argument("--model", required=True, help="a directory written by `finetune --out`")
+    p.add_argument("text", help="the sentence (for qa: the question)")
+    p.add_argument("pair", nargs="?", default=None, help="the second sentence (for qa: the context)")
+    p.add_argument("--device", default=None)
+    p.set_defaults(run=predict)
     return parser
 
 

@@ -1,10 +1,7 @@
 """Downloads against a local HTTP server (never the internet) and the corpus readers."""
 import hashlib
-import http.server
 import io
-import threading
 import zipfile
-from functools import partial
 
 import pytest
 
@@ -33,27 +30,6 @@ def make_zip() -> bytes:
         for split in ("train", "valid", "test"):
             archive.writestr(f"wikitext-2-raw/wiki.{split}.raw", WIKITEXT_TRAIN)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serves tmp_path/www on localhost and counts the requests."""
-    root = tmp_path / "www"
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    httpd.shutdown()
 
 
 def remote_for(root, base, body: bytes, name="wikitext-2-raw-v1.zip", urls=None):

@@ -1,4 +1,4 @@
-"""The fine-tuning tasks by name: sentiment, entailment, similarity, ner, qa."""
+"""The fine-tuning tasks by name: sentiment, entailment (and the two-way rte), similarity, ner, qa."""
 from __future__ import annotations
 
 import importlib
@@ -7,7 +7,7 @@ from .common import Task
 
 # task name -> (module, attribute); imported on first use so `import bertcourse` stays light
 _WHERE = {"sentiment": ("classification", "SENTIMENT"), "entailment": ("classification", "ENTAILMENT"),
-          "similarity": ("classification", "SIMILARITY"), "ner": ("ner", "NER"), "qa": ("qa", "QA")}
+          "similarity": ("classification", "SIMILARITY"), "rte": ("classification", "RTE"), "ner": ("ner", "NER"), "qa": ("qa", "QA")}
 TASK_NAMES = tuple(_WHERE)
 
 

@@ -1,0 +1,129 @@
+"""Fine-tuning: one pretrained encoder, a fresh small head per task, the shared training loop.
+
+Two transfer modes (the slides' transfer-learning point): full fine-tuning updates every weight;
+feature extraction freezes the encoder and trains only the head on its fixed outputs.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .checkpoints import default_model_dir, load_pretrained, save_pretrained
+from .config import BertConfig
+from .tasks import get_task
+from .tasks.common import Task
+from .tokenizer import BertTokenizer
+from .training import History, Trainer, TrainingConfig, pick_device
+
+INITS = ("pretrained", "random")
+
+
+@dataclass
+class FinetuneConfig:
+    init: str = "pretrained"          # "pretrained" (packaged MiniLM), "random" (same shape, fresh), or a path
+    freeze: bool = False              # feature extraction: train the head only
+    data: str | None = None           # None = the shipped teaching set; a directory or a benchmark name
+    epochs: float = 3.0
+    batch_size: int = 32
+    learning_rate: float | None = None  # None: 1e-4 for fine-tuning, 1e-3 for a head on frozen features
+    max_length: int = 128
+    eval_every: int = 0               # steps between dev evaluations (loss curves); 0 = at the end only
+    seed: int = 0
+    device: str | None = None
+    progress: bool = True
+
+
+@dataclass
+class FinetuneResult:
+    task: Task
+    model: nn.Module
+    tokenizer: BertTokenizer
+    history: History                  # per-step training loss/lr, per-evaluation dev loss/metrics
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> the task's metrics
+    seconds: float = 0.0              # training time (evaluation excluded)
+    trainable_parameters: int = 0
+
+
+def freeze_encoder(model: nn.Module) -> int:
+    """Feature extraction: the encoder's weights stop learning and its dropout is switched off, so
+    every example always yields the same features. Returns the number of weights left to train."""
+    for p in model.bert.parameters():
+        p.requires_grad_(False)
+    for m in model.bert.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def build_model(task: Task, init: str | Path) -> tuple[nn.Module, BertTokenizer]:
+    """The task's head model on a pretrained encoder, or on a randomly initialised one of the same shape."""
+    extra = {"num_labels": task.num_labels} if task.num_labels else {}
+    if init == "random":
+        directory = default_model_dir()
+        torch.manual_seed(0)  # the same random encoder in every run: comparisons differ by the init only
+        model = task.model_cls(BertConfig.from_json(directory, **extra))
+    else:
+        directory = default_model_dir() if init == "pretrained" else Path(init)
+        if not directory.exists():
+            raise FileNotFoundError(f"--init {init}: no such checkpoint; use one of {INITS} or a BERT directory")
+        model = load_pretrained(directory, task.model_cls, **extra)
+    tokenizer = BertTokenizer.from_pretrained(directory if directory.is_dir() else directory.parent)
+    return model, tokenizer
+
+
+def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | Path | None = None,
+             splits: tuple[str, ...] = ("dev", "test")) -> FinetuneResult:
+    """Train `task` and score it on `splits` with the task's standard metric; save to `out` if given."""
+    config = config or FinetuneConfig()
+    task = get_task(task) if isinstance(task, str) else task
+    model, tokenizer = build_model(task, config.init)
+    if config.max_length > model.config.max_position_embeddings:
+        raise ValueError(f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} "
+                         "positions; use a smaller max_length")
+    trainable = freeze_encoder(model) if config.freeze else sum(p.numel() for p in model.parameters())
+    train = task.featurize(task.load("train", config.data), tokenizer, config.max_length)
+    dev = task.featurize(task.load("dev", config.data), tokenizer, config.max_length)
+    steps = max(1, round(config.epochs * (len(train) // min(config.batch_size, len(train)))))
+    lr = config.learning_rate or (1e-3 if config.freeze else 1e-4)
+    trainer = Trainer(model, train, task.collate, TrainingConfig(
+        steps=steps, batch_size=config.batch_size, learning_rate=lr, eval_every=config.eval_every,
+        seed=config.seed, device=config.device, progress=config.progress), eval_data=dev)
+    started = time.perf_counter()
+    history = trainer.fit()
+    seconds = time.perf_counter() - started
+    result = FinetuneResult(task, trainer.model, tokenizer, history, seconds=seconds, trainable_parameters=trainable)
+    for split in splits:
+        examples = task.load(split, config.data)
+        result.scores[split] = task.evaluate(trainer.model, tokenizer, examples, config.max_length, 64)
+    if out is not None:
+        save_finetuned(result, config, Path(out))
+    return result
+
+
+def save_finetuned(result: FinetuneResult, config: FinetuneConfig, out: Path) -> None:
+    """Weights + vocabulary + finetune.json (task, labels, settings, scores): all `predict` needs."""
+    save_pretrained(result.model, out)
+    result.tokenizer.save_pretrained(out)
+    meta = {"task": result.task.name, "labels": list(result.task.labels), "config": asdict(config),
+            "scores": result.scores, "seconds": result.seconds}
+    tmp = out / "finetune.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(out / "finetune.json")
+
+
+def load_finetuned(directory: str | Path, device: str | None = None) -> tuple[Task, nn.Module, BertTokenizer, dict]:
+    """A model saved by `finetune(..., out=...)`, ready to predict."""
+    directory = Path(directory)
+    meta_path = directory / "finetune.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{directory} has no finetune.json: it was not written by `bertcourse finetune`")
+    meta = json.loads(meta_path.read_text())
+    task = get_task(meta["task"])
+    extra = {"num_labels": task.num_labels} if task.num_labels else {}
+    model = load_pretrained(directory, task.model_cls, **extra).to(pick_device(device))
+    return task, model, BertTokenizer.from_pretrained(directory), meta

@@ -1,0 +1,67 @@
+"""The fine-tuning driver: both transfer modes, saving and predicting, the command line."""
+import json
+
+import pytest
+import torch
+
+from bertcourse import BertConfig, BertForSequenceClassification, BertTokenizer
+from bertcourse.__main__ import main
+from bertcourse.finetuning import FinetuneConfig, finetune, freeze_encoder, load_finetuned
+from bertcourse.tasks import get_task
+from bertcourse.training import Trainer, TrainingConfig
+
+QUICK = dict(epochs=0.125, batch_size=16, max_length=48, progress=False)  # 4 steps on the sentiment set
+
+
+def test_frozen_encoder_keeps_its_weights_and_gives_fixed_features():
+    torch.manual_seed(0)
+    tok = BertTokenizer.from_pretrained()
+    model = BertForSequenceClassification(BertConfig.tiny(vocab_size=len(tok)))
+    trainable = freeze_encoder(model)
+    assert trainable == sum(p.numel() for p in model.classifier.parameters())
+    task = get_task("sentiment")
+    features = task.featurize(task.load("train")[:32], tok, 32)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    Trainer(model, features, task.collate, TrainingConfig(steps=3, batch_size=8, learning_rate=1e-2,
+                                                          progress=False)).fit()
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("bert."))
+    assert not torch.equal(before["classifier.weight"], after["classifier.weight"])
+    model.train()  # even in training mode the encoder's features do not change: no dropout in it
+    batch = {k: v for k, v in task.collate(features[:4]).items() if k != "labels"}
+    torch.testing.assert_close(model.bert(**batch).pooler_output, model.bert(**batch).pooler_output)
+
+
+def test_finetune_saves_a_model_that_predicts(tmp_path):
+    result = finetune("sentiment", FinetuneConfig(**QUICK), out=tmp_path / "run", splits=("dev",))
+    assert len(result.history.train["loss"]) == 4 and result.history.eval["step"] == [4]
+    assert 0 <= result.scores["dev"]["accuracy"] <= 1
+    task, model, tok, meta = load_finetuned(tmp_path / "run")
+    assert task.name == "sentiment" and meta["scores"] == result.scores
+    again = task.evaluate(model, tok, task.load("dev"), meta["config"]["max_length"], 64)
+    assert again == pytest.approx(result.scores["dev"])  # the saved weights are the trained ones
+    probs = task.predict(model, tok, "What a wonderful, warm little film.", max_length=48)
+    assert set(probs) == {"negative", "positive"} and sum(probs.values()) == pytest.approx(1)
+
+
+def test_bad_settings_are_explained(tmp_path):
+    with pytest.raises(ValueError, match="exceeds the model's 512 positions"):
+        finetune("sentiment", FinetuneConfig(max_length=600, progress=False))
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        finetune("sentiment", FinetuneConfig(init=str(tmp_path / "nowhere"), progress=False))
+    with pytest.raises(FileNotFoundError, match="no finetune.json"):
+        load_finetuned(tmp_path)
+
+
+def test_command_line_finetunes_and_predicts(tmp_path, capsys):
+    out = tmp_path / "sim"
+    main(["finetune", "--task", "similarity", "--epochs", "0.1", "--batch-size", "16", "--max-length", "48",
+          "--freeze", "--out", str(out)])
+    table = capsys.readouterr().out
+    assert "feature extraction (frozen encoder)" in table and "pearson" in table and "spearman" in table
+    assert json.loads((out / "finetune.json").read_text())["config"]["freeze"] is True
+    main(["predict", "--model", str(out), "A plane is taking off.", "An aeroplane is departing."])
+    score = float(capsys.readouterr().out)
+    _, model, tok, _ = load_finetuned(out)
+    assert score == pytest.approx(get_task("similarity").predict(model, tok, "A plane is taking off.",
+                                                                  "An aeroplane is departing.", 48))
