@@ -16,7 +16,7 @@ from torch import nn
 from .checkpoints import default_model_dir, load_pretrained, save_pretrained
 from .config import BertConfig
 from .tasks import get_task
-from .tasks.common import Task
+from .tasks.common import Task, label_accuracy
 from .tokenizer import BertTokenizer
 from .training import History, Trainer, TrainingConfig, pick_device
 
@@ -92,7 +92,7 @@ def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | 
     lr = config.learning_rate or (1e-3 if config.freeze else 1e-4)
     trainer = Trainer(model, train, task.collate, TrainingConfig(
         steps=steps, batch_size=config.batch_size, learning_rate=lr, eval_every=config.eval_every,
-        seed=config.seed, device=config.device, progress=config.progress), eval_data=dev)
+        seed=config.seed, device=config.device, progress=config.progress), eval_data=dev, metrics=label_accuracy)
     started = time.perf_counter()
     history = trainer.fit()
     seconds = time.perf_counter() - started

@@ -44,6 +44,19 @@ def pad_batch(features: list[dict], pad_id: int = 0) -> dict[str, Tensor]:
     return batch
 
 
+def label_accuracy(out, batch: dict[str, Tensor]) -> dict[str, tuple[float, float]]:
+    """The Trainer's metric for class heads: (correct, counted) over the labelled items, for sentence
+    logits (B, C) or per-token logits (B, T, C) with -100 on the ignored tokens; nothing for a
+    regression head (C = 1) or a head without `logits` (question answering)."""
+    logits = getattr(out, "logits", None)
+    if logits is None or logits.size(-1) == 1:
+        return {}
+    labels = batch["labels"]                                         # (B,) or (B, T)
+    counted = labels != -100
+    correct = (logits.argmax(-1) == labels) & counted
+    return {"accuracy": (correct.sum().item(), counted.sum().item())}
+
+
 def check_split(split: str) -> str:
     if split not in ("train", "dev", "test"):
         raise ValueError(f"unknown split {split!r}; use 'train', 'dev' or 'test'")
