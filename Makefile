@@ -7,7 +7,10 @@ TORCH  := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install lab test test-fast bench clean
+# nbval-lax: every notebook must run, and the cells marked # NBVAL_CHECK_OUTPUT must print what is committed.
+NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: install lab test test-fast notebooks bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,11 +24,14 @@ install: $(STAMP)
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: install
-	$(PY) -m pytest
+test: install  ## unit tests, notebooks executed (nbclient, timed) and compared (nbval), the browser test
+	$(PY) -m pytest $(NBVAL) tests notebooks
 
 test-fast: install  ## unit tests only: the inner loop
 	$(PY) -m pytest -m "not slow and not notebook and not browser"
+
+notebooks: install  ## re-execute every notebook in place, light outputs (see benchmarks/run_notebooks.py)
+	$(PY) benchmarks/run_notebooks.py
 
 bench: install
 	$(PY) benchmarks/model_throughput.py

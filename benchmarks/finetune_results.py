@@ -1,0 +1,69 @@
+"""Every task on its shipped test split: pretrained MiniLM vs random init, full fine-tuning vs frozen encoder.
+
+Prints the README's results table (markdown) and writes benchmarks/finetune_results.json.
+Usage: python benchmarks/finetune_results.py [task ...]
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from bertcourse.finetuning import FinetuneConfig, finetune
+from bertcourse.tasks import get_task
+
+# per task: the settings of every run (the same for all three modes, so they differ by the init/freeze only)
+SETTINGS = {
+    "sentiment": dict(epochs=3, max_length=64),
+    "entailment": dict(epochs=4, max_length=96),
+    "similarity": dict(epochs=4, max_length=96),
+    "ner": dict(epochs=4, max_length=96),
+    "qa": dict(epochs=3, max_length=192, batch_size=16),
+}
+MODES = (("pretrained", False), ("random", False), ("pretrained", True))
+OUT = Path(__file__).with_name("finetune_results.json")
+
+
+def run(task_name: str) -> list[dict]:
+    rows = []
+    for init, freeze in MODES:
+        result = finetune(task_name, FinetuneConfig(init=init, freeze=freeze, progress=False,
+                                                    **SETTINGS[task_name]), splits=("train", "test"))
+        rows.append({"task": task_name, "init": init, "mode": "frozen" if freeze else "full",
+                     "train": result.scores["train"], "test": result.scores["test"],
+                     "seconds": round(result.seconds, 1), "steps": len(result.history.train["loss"]),
+                     "trainable": result.trainable_parameters})
+        print(f"{task_name:<10} {init:<10} {rows[-1]['mode']:<6} test {result.scores['test']} "
+              f"({result.seconds:.0f} s)", flush=True)
+    return rows
+
+
+def percent(task_name: str, value: float) -> float:
+    """Every metric on a 0-100 scale (SQuAD's EM/F1 already are)."""
+    return value if task_name == "qa" else 100 * value
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["All metrics x 100 on the shipped test split; training time in brackets.", "",
+             "| task | metric | pretrained, fine-tuned | random init, fine-tuned | pretrained, frozen (features) |",
+             "|---|---|---:|---:|---:|"]
+    for task_name in dict.fromkeys(r["task"] for r in rows):
+        runs = [r for r in rows if r["task"] == task_name]
+        for metric in (m for m in runs[0]["test"] if m != "per_type"):
+            cells = [f"{percent(task_name, r['test'][metric]):.1f} ({r['seconds']:.0f} s)" for r in runs]
+            lines.append(f"| {task_name} | {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")  # "newly initialised head" is expected here
+    names = sys.argv[1:] or list(SETTINGS)
+    previous = json.loads(OUT.read_text()) if OUT.exists() else []
+    started = time.time()
+    rows = [r for name in names for r in run(get_task(name).name)]
+    rows += [r for r in previous if r["task"] not in names]
+    OUT.write_text(json.dumps(rows, indent=1))
+    print(table(sorted(rows, key=lambda r: list(SETTINGS).index(r["task"]))))
+    print(f"total {time.time() - started:.0f} s")

@@ -1,0 +1,205 @@
+"""The notebooks in JupyterLab in a real headless Chromium: they run, their widgets answer, bertviz draws.
+
+JupyterLab serves a temporary copy of notebooks/ (so autosave never touches the committed files) on
+127.0.0.1, on a port the OS picks, without a token. Playwright for Python drives Debian's Chromium
+(`apt-get install chromium`; `playwright install` would download a browser, which CI must not do).
+For each notebook: run all cells, then no error output and no "require is not defined" (bertviz's
+offline failure), a slider moved changes the figure beside it, a bertviz view has its SVG drawn.
+Screenshots go to tests/artifacts/ (git-ignored). With CI=true a missing Chromium fails the test.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# notebook number -> what it must show; every check that applies runs anyway (a slider, a bertviz view)
+REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}}
+RUN_ALL_TIMEOUT = 240_000  # ms: a notebook runs in about 60 s; the browser adds rendering on the same 2 cores
+
+pytestmark = pytest.mark.browser
+
+# JavaScript run in the page (JupyterLab exposes itself as window.jupyterapp with expose_app_in_browser).
+PANEL = "window.jupyterapp.shell.currentWidget"
+KERNEL_IDLE = f"""() => {{
+    const panel = window.jupyterapp && {PANEL};
+    const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                   && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}}"""
+RUN_ALL = f"""() => {{
+    window.runAllResult = undefined;
+    window.jupyterapp.commands.execute('notebook:run-all-cells')
+        .then(ok => {{ window.runAllResult = ok; }}, error => {{ window.runAllResult = String(error); }});
+}}"""
+PROBLEMS = f"""() => {{
+    const problems = [];
+    for (const cell of {PANEL}.content.model.cells) {{
+        if (cell.type !== 'code' || !cell.sharedModel.source.trim()) continue;
+        const head = cell.sharedModel.source.slice(0, 60);
+        if (cell.executionCount === null) problems.push('not run: ' + head);
+        for (const out of cell.outputs.toJSON()) {{
+            const text = [].concat(out.text || '').join('');
+            if (out.output_type === 'error') problems.push(out.ename + ': ' + out.evalue + ' in ' + head);
+            if (out.output_type === 'stream' && /UsageError|Traceback/.test(text)) problems.push(text.slice(0, 200));
+        }}
+    }}
+    // a failing Javascript output is shown (not stored) as stderr text: "Javascript Error: require is not defined"
+    for (const node of document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')) {{
+        if (/require is not defined|Javascript Error/.test(node.textContent)) problems.push(node.textContent.slice(0, 200));
+    }}
+    return problems;
+}}"""
+FIGURE = ".jp-OutputArea-output :is(img, svg, table)"
+BERTVIZ_DRAWN = """() => [...document.querySelectorAll('[id^="bertviz-"]')].every(
+    view => view.querySelectorAll('svg text').length > 0) && !!document.querySelector('[id^="bertviz-"]')"""
+
+
+def require_chromium() -> None:
+    if CHROMIUM.is_file():
+        return
+    reason = f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (never `playwright install`)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def write_settings(directory: Path) -> None:
+    """Render every cell (no windowing, so all outputs are in the DOM) and never ask about news."""
+    settings = {"notebook-extension/tracker": {"windowingMode": "none"},
+                "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
+    for name, values in settings.items():
+        path = directory / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """The base URL of a JupyterLab serving a copy of the repository's notebooks/ (and data/)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / "data").symlink_to(ROOT / "data")
+    write_settings(root / "settings")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
+    log = (root / "lab.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0",
+         "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root",
+         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield wait_for_server(root / "runtime", server, root / "lab.log")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def wait_for_server(runtime: Path, server: subprocess.Popen, log: Path, timeout: float = 60) -> str:
+    """The server writes jpserver-PID.json with its URL once it listens; then /api/status answers."""
+    deadline = time.monotonic() + timeout
+    info = runtime / f"jpserver-{server.pid}.json"
+    while time.monotonic() < deadline and server.poll() is None:
+        if info.is_file():
+            url = json.loads(info.read_text())["url"]
+            try:
+                urllib.request.urlopen(url + "api/status", timeout=5)
+                return url
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f"JupyterLab did not start within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def notebook_for(number: str) -> Path:
+    found = sorted((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
+    assert found, f"no notebook {number}_*.ipynb in notebooks/"
+    return found[0]
+
+
+def move_a_slider(page, name: str) -> bool:
+    """Move the first slider that sits beside a figure by one step and assert the figure changes.
+    A figure is a PNG (matplotlib, or a widget's picture), an SVG or an HTML heatmap table. False if none."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".widget-slider")).filter(
+        has=page.locator(FIGURE))
+    if cells.count() == 0:
+        return False
+    cell = cells.first
+    before = cell.locator(FIGURE).evaluate_all("nodes => nodes.map(node => node.outerHTML).join()")
+    cell.screenshot(path=ARTIFACTS / f"{name}-slider-before.png")
+    handle = cell.locator(".widget-slider .noUi-handle").first
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    handle.focus()
+    handle.press("ArrowLeft" if at_max else "ArrowRight")
+    try:
+        page.wait_for_function(
+            """([cell, selector, before]) => {
+                   const now = [...cell.querySelectorAll(selector)].map(node => node.outerHTML).join();
+                   return now.length > 0 && now !== before; }""",
+            arg=[cell.element_handle(), FIGURE, before], timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"{name}: moving the slider ({handle.get_attribute('aria-valuenow')} now) did not change the "
+                    f"figure beside it within 60 s; see {ARTIFACTS / (name + '.png')}")
+    cell.screenshot(path=ARTIFACTS / f"{name}-slider-after.png")
+    return True
+
+
+@pytest.mark.parametrize("number", sorted(REQUIRED))
+def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
+    path = notebook_for(number)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(str(error)))
+    try:
+        page.goto(f"{lab}lab/tree/notebooks/{path.name}?reset", timeout=60_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_ALL)
+        page.wait_for_function("() => window.runAllResult !== undefined", timeout=RUN_ALL_TIMEOUT)
+        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+        problems = page.evaluate(PROBLEMS)
+        assert not problems, f"{path.name} in JupyterLab: {problems}"
+        assert page.evaluate("window.runAllResult") is True, f"run all cells of {path.name} did not succeed"
+        assert not [m for m in console if "require is not defined" in m], console
+
+        shown = set()
+        if move_a_slider(page, path.stem):
+            shown.add("slider")
+        if page.locator('[id^="bertviz-"]').count():
+            try:
+                page.wait_for_function(BERTVIZ_DRAWN, timeout=30_000)
+            except PlaywrightTimeout:
+                pytest.fail(f"{path.name}: a bertviz view drew no SVG within 30 s (offline JavaScript missing?)")
+            page.locator('[id^="bertviz-"]').first.screenshot(path=ARTIFACTS / f"{path.stem}-bertviz.png")
+            shown.add("bertviz")
+        assert REQUIRED[number] <= shown, f"{path.name} shows {sorted(shown)}, needs {sorted(REQUIRED[number])}"
+        problems = page.evaluate(PROBLEMS)
+        assert not problems, f"{path.name} after moving the widgets: {problems}"
+    finally:
+        page.screenshot(path=ARTIFACTS / f"{path.stem}.png")
+        page.evaluate("() => window.jupyterapp && window.jupyterapp.serviceManager.sessions.shutdownAll()")
+        page.close()

@@ -1,0 +1,254 @@
+"""The notebooks' widgets, driven as a student drives them (setting `.value`), without a browser."""
+import base64
+import html
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bertcourse import BertTokenizer, load_pretrained
+from bertcourse.viz import attention_stack
+from bertcourse.widgets import ALL_HEADS, VIRIDIS, attention_explorer, strongest_links
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+# ---- attention explorer: 01_self_attention, 04_bert_architecture ---------------------------------------
+@pytest.fixture(scope="module")
+def minilm():
+    return load_pretrained(), BertTokenizer.from_pretrained()
+
+
+@pytest.fixture
+def explorer(minilm):
+    return attention_explorer(*minilm, text="The cat sat on the mat because it was warm.")
+
+
+def reference_attention(minilm, text, pair=None):
+    """What the explorer should show, computed here: (L, nh, T, T) and the tokens."""
+    model, tokenizer = minilm
+    enc = tokenizer.encode(text, pair)
+    with torch.no_grad():
+        out = model(torch.tensor([enc.input_ids]), torch.tensor([enc.token_type_ids]), output_attentions=True)
+    return attention_stack(out.attentions), enc.tokens
+
+
+def heatmap_cells(picture: str) -> tuple[list[str], np.ndarray]:
+    """The drawn table back as (row tokens, weights): every cell's tooltip is 'query → key: weight'."""
+    rows = [html.unescape(t) for t in re.findall(r"<th class=q>(.*?)</th>", picture)]
+    weights = [float(w) for w in re.findall(r'title=".*? → .*?: ([0-9.]+)"', picture)]
+    return rows, np.array(weights).reshape(len(rows), -1)
+
+
+def head_pictures(picture: str) -> list[np.ndarray]:
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+            for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", picture)]
+
+
+def link_lines(explorer) -> list[str]:
+    text = html.unescape(re.search(r"<pre[^>]*>(.*)</pre>", explorer.links.value, re.S).group(1))
+    return text.splitlines()
+
+
+def test_explorer_starts_with_all_heads_of_layer_0(minilm, explorer):
+    weights, tokens = reference_attention(minilm, explorer.text.value)
+    assert explorer.tokens == tokens and explorer.status.value == f"{len(tokens)} tokens"
+    pictures = head_pictures(explorer.picture.value)
+    assert len(pictures) == 12
+    T = len(tokens)
+    for h, picture in enumerate(pictures):                                  # each pixel block = one weight
+        scale = picture.shape[0] // T
+        centres = picture[scale // 2::scale, scale // 2::scale]             # (T, T, 3)
+        expected = VIRIDIS(weights[0, h].numpy(), bytes=True)[..., :3]
+        assert np.abs(centres.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_choosing_layer_and_head_redraws_without_running_the_model(minilm, explorer):
+    weights, tokens = reference_attention(minilm, explorer.text.value)
+    runs = explorer.model_runs
+    explorer.layer.value = 3
+    explorer.head.value = 5
+    rows, drawn = heatmap_cells(explorer.picture.value)
+    assert rows == tokens
+    np.testing.assert_allclose(drawn, weights[3, 5].numpy(), atol=5e-4)  # shown with 3 decimals
+    explorer.head.value = 6
+    np.testing.assert_allclose(heatmap_cells(explorer.picture.value)[1], weights[3, 6].numpy(), atol=5e-4)
+    explorer.layer.value = 0
+    np.testing.assert_allclose(heatmap_cells(explorer.picture.value)[1], weights[0, 6].numpy(), atol=5e-4)
+    assert explorer.model_runs == runs, "layer and head changes must reuse the cached attentions"
+    assert "layer 0, head 6" in explorer.links.value
+
+
+def test_strongest_links_are_the_largest_weights_in_words(minilm, explorer):
+    weights, tokens = reference_attention(minilm, explorer.text.value)
+    explorer.layer.value, explorer.head.value = 2, 0
+    special = {i for i, t in enumerate(tokens) if t in ("[CLS]", "[SEP]")}
+    ranked = sorted(((weights[2, 0, q, k].item(), q, k) for q in range(len(tokens)) for k in range(len(tokens))
+                     if q not in special and k not in special), reverse=True)[:8]
+    assert link_lines(explorer) == [f"{w:.2f}  {tokens[q]} → {tokens[k]}" for w, q, k in ranked]
+    explorer.hide_special.value = False                                      # MiniLM parks attention on [CLS]
+    lines = link_lines(explorer)
+    assert any(line.endswith("→ [CLS]") for line in lines)
+    assert lines[0].startswith(f"{weights[2, 0].max().item():.2f}")
+
+
+def test_all_heads_links_name_their_head(minilm, explorer):
+    weights, tokens = reference_attention(minilm, explorer.text.value)
+    explorer.layer.value = 1
+    explorer.hide_special.value = False
+    top = weights[1].max().item()
+    candidates = {f"{top:.2f}  h{h:<2} {tokens[q]} → {tokens[k]}" for h, q, k in (weights[1] == top).nonzero().tolist()}
+    assert link_lines(explorer)[0] in candidates
+
+
+def test_a_new_text_runs_the_model_once_and_redraws(minilm, explorer):
+    explorer.head.value = 4
+    before, runs = explorer.picture.value, explorer.model_runs
+    explorer.text.value = "Dogs chase cats."
+    explorer.pair.value = "Cats climb trees."
+    assert explorer.model_runs == runs + 2                                   # one run per change
+    weights, tokens = reference_attention(minilm, "Dogs chase cats.", "Cats climb trees.")
+    assert explorer.tokens == tokens and tokens.count("[SEP]") == 2
+    rows, drawn = heatmap_cells(explorer.picture.value)
+    assert explorer.picture.value != before and rows == tokens
+    np.testing.assert_allclose(drawn, weights[0, 4].numpy(), atol=5e-4)    # segment ids were passed too
+
+
+def test_bad_text_is_reported_in_the_widget_not_raised(explorer):
+    picture, tokens = explorer.picture.value, explorer.tokens
+    explorer.text.value = "   "
+    assert "empty" in explorer.status.value and "⚠" in explorer.status.value
+    assert explorer.picture.value == picture and explorer.tokens == tokens  # the last good view stays
+    explorer.layer.value = 1                                                # and still answers
+    assert explorer.picture.value != picture
+
+
+def test_strongest_links_skips_positions_and_orders_by_weight():
+    weights = torch.zeros(2, 3, 3)
+    weights[1, 2, 0], weights[0, 1, 2], weights[0, 0, 1] = 0.9, 0.7, 0.95
+    assert strongest_links(weights, k=2) == [(0, 0, 1, pytest.approx(0.95)), (1, 2, 0, pytest.approx(0.9))]
+    assert [link[:3] for link in strongest_links(weights, k=1, skip=[0])] == [(0, 1, 2)]
+    assert all(0 not in link[1:3] for link in strongest_links(weights, k=9, skip=[0]))
+    with pytest.raises(ValueError, match=r"\(heads, T, T\)"):
+        strongest_links(weights[0])
+
+
+def test_explorer_needs_a_model_and_its_tokenizer_together(minilm):
+    with pytest.raises(ValueError, match="both a model and its tokenizer"):
+        attention_explorer(minilm[0])
+
+
+@pytest.mark.slow
+def test_latency_benchmark_runs_and_reports_both_updates():
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "widget_latency.py"), "--reps", "2", "--tokens", "16"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"text change: +[0-9.]+ ms", done.stdout), done.stdout
+    assert re.search(r"layer/head change: +[0-9.]+ ms", done.stdout), done.stdout
+
+
+# ---- masking playground: 05_masked_lm --------------------------------------------------------------------
+SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank."
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return BertTokenizer.from_pretrained()
+
+
+@pytest.fixture
+def playground(tokenizer):
+    from bertcourse.widgets import masking_playground
+
+    return masking_playground(tokenizer, SENTENCE, draws=4000)
+
+
+def assert_consistent(draw, tokenizer):
+    """Every position's outcome agrees with what it became."""
+    for token, became, outcome in zip(draw.tokens, draw.became, draw.outcomes):
+        if outcome == "mask":
+            assert became == "[MASK]"
+        elif outcome == "random":
+            assert became not in (token, "[MASK]") and became in tokenizer.vocab
+        else:
+            assert became == token
+    assert {o for t, o in zip(draw.tokens, draw.outcomes) if t in ("[CLS]", "[SEP]")} == {"unchosen"}
+
+
+def assert_rates_follow(draw, p, mask, random):
+    expected = {"mask": mask, "random": random, "kept": 1 - mask - random}
+    for key, value in expected.items():
+        assert draw.expected[key] == pytest.approx(value)
+        assert draw.measured[key] == pytest.approx(value, abs=0.02), key
+    assert p < draw.expected["chosen"] < p + 0.01                           # 14 tokens: a small lift over p
+    assert draw.measured["chosen"] == pytest.approx(draw.expected["chosen"], abs=0.02)
+
+
+def test_playground_starts_with_bert_settings(playground, tokenizer):
+    draw = playground.result
+    assert draw.tokens == tokenizer.encode(SENTENCE).tokens and draw.draws == 4000
+    assert_consistent(draw, tokenizer)
+    assert_rates_follow(draw, 0.15, 0.8, 0.1)
+    assert playground.chart.value[:4] == b"\x89PNG"
+    for slider in (playground.probability, playground.mask_ratio, playground.random_ratio):
+        assert slider.continuous_update is False
+    assert playground.tokens_view.layout.height and playground.children[-1].layout.height  # no jumping
+
+
+@pytest.mark.parametrize("p, mask, random", [(0.4, 0.8, 0.1), (0.3, 0.2, 0.6)])
+def test_sliders_set_the_rule_and_the_rates_follow(playground, tokenizer, p, mask, random):
+    before = (playground.tokens_view.value, playground.chart.value)
+    playground.probability.value = p
+    playground.mask_ratio.value = mask
+    playground.random_ratio.value = random
+    draw = playground.result
+    assert (playground.tokens_view.value, playground.chart.value) != before
+    assert_consistent(draw, tokenizer)
+    assert_rates_follow(draw, p, mask, random)
+    assert f"{1 - mask - random:.2f}" in playground.keep.value
+
+
+def test_mask_slider_limits_the_random_share(playground):
+    playground.mask_ratio.value = 0.95
+    assert playground.random_ratio.value == pytest.approx(0.05) and playground.random_ratio.max == pytest.approx(0.05)
+    playground.mask_ratio.value = 1.0
+    assert playground.random_ratio.value == 0 and playground.result.measured["mask"] == 1.0
+
+
+def test_the_seed_decides_the_draw_and_repeats_it(playground):
+    first = playground.result.outcomes
+    others = []
+    for seed in (1, 2):
+        playground.seed.value = seed
+        others.append(playground.result.outcomes)
+    assert any(o != first for o in others)
+    playground.seed.value = 0
+    assert playground.result.outcomes == first
+
+
+def test_a_new_sentence_is_tokenised_and_drawn(playground, tokenizer):
+    playground.sentence.value = "Masked language models read in both directions."
+    assert playground.result.tokens == tokenizer.encode("Masked language models read in both directions.").tokens
+    assert "directions" in playground.tokens_view.value
+
+
+def test_whole_word_masking_keeps_the_pieces_of_a_word_together(playground, tokenizer):
+    playground.sentence.value = "unbelievably tokenization"                # un ##bel ##ie ##va ##bly token ##ization
+    playground.whole_word.value = True
+    for seed in range(1, 4):
+        playground.seed.value = seed
+        chosen = [o != "unchosen" for o in playground.result.outcomes]
+        assert len(set(chosen[1:6])) == 1 and len(set(chosen[6:8])) == 1
+    assert playground.result.expected["chosen"] == pytest.approx(0.15 + 0.85 ** 2 / 2)   # 2 words
+
+
+@pytest.mark.parametrize("text, message", [("   ", "empty"), ("🙂 🙂", "never chosen")])
+def test_unusable_text_is_explained_not_raised(playground, text, message):
+    playground.sentence.value = text
+    assert playground.result is None and message in playground.tokens_view.value
