@@ -28,6 +28,7 @@ class FinetuneConfig:
     init: str = "pretrained"          # "pretrained" (packaged MiniLM), "random" (same shape, fresh), or a path
     freeze: bool = False              # feature extraction: train the head only
     data: str | None = None           # None = the shipped teaching set; a directory or a benchmark name
+    train_size: int | None = None     # train on the first N training examples only (a small labelled set)
     epochs: float = 3.0
     batch_size: int = 32
     learning_rate: float | None = None  # None: 1e-4 for fine-tuning, 1e-3 for a head on frozen features
@@ -76,6 +77,17 @@ def build_model(task: Task, init: str | Path) -> tuple[nn.Module, BertTokenizer]
     return model, tokenizer
 
 
+def load_split(task: Task, split: str, config: FinetuneConfig) -> list:
+    """A split's examples; "train" is cut to config.train_size, so its score is on what was trained on."""
+    examples = task.load(split, config.data)
+    if split != "train" or config.train_size is None:
+        return examples
+    if not 1 <= config.train_size <= len(examples):
+        raise ValueError(f"train_size {config.train_size}: the training split has {len(examples)} examples; "
+                         f"choose 1..{len(examples)}, or None for all of them")
+    return examples[:config.train_size]
+
+
 def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | Path | None = None,
              splits: tuple[str, ...] = ("dev", "test")) -> FinetuneResult:
     """Train `task` and score it on `splits` with the task's standard metric; save to `out` if given."""
@@ -86,7 +98,7 @@ def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | 
         raise ValueError(f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} "
                          "positions; use a smaller max_length")
     trainable = freeze_encoder(model) if config.freeze else sum(p.numel() for p in model.parameters())
-    train = task.featurize(task.load("train", config.data), tokenizer, config.max_length)
+    train = task.featurize(load_split(task, "train", config), tokenizer, config.max_length)
     dev = task.featurize(task.load("dev", config.data), tokenizer, config.max_length)
     steps = max(1, round(config.epochs * (len(train) // min(config.batch_size, len(train)))))
     lr = config.learning_rate or (1e-3 if config.freeze else 1e-4)
@@ -98,7 +110,7 @@ def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | 
     seconds = time.perf_counter() - started
     result = FinetuneResult(task, trainer.model, tokenizer, history, seconds=seconds, trainable_parameters=trainable)
     for split in splits:
-        examples = task.load(split, config.data)
+        examples = load_split(task, split, config)
         result.scores[split] = task.evaluate(trainer.model, tokenizer, examples, config.max_length, 64)
     if out is not None:
         save_finetuned(result, config, Path(out))

@@ -10,6 +10,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .pretraining import IGNORE, word_starts
 
@@ -24,7 +25,8 @@ def attention_stack(attentions: Sequence[torch.Tensor] | torch.Tensor, example: 
     """The model's `out.attentions` (L tensors (B, nh, T, T)) -> one (L, nh, T, T) tensor for one example."""
     if torch.is_tensor(attentions) and attentions.dim() == 4:
         return attentions.detach().float()                               # already (L, nh, T, T)
-    if torch.is_tensor(attentions) or not attentions or not all(torch.is_tensor(a) and a.dim() == 4 for a in attentions):
+    if (torch.is_tensor(attentions) or not attentions
+            or not all(torch.is_tensor(a) and a.dim() == 4 for a in attentions)):
         raise ValueError("expected the model's attentions: a list of (batch, heads, T, T) tensors, one per layer "
                          "(call the model with output_attentions=True), or one (layers, heads, T, T) tensor")
     if not -attentions[0].size(0) <= example < attentions[0].size(0):
@@ -606,6 +608,200 @@ def mode_comparison(modes: Sequence[str], accuracy: Sequence[float], seconds: Se
     return fig
 
 
+# ---- 09: named entities: 09_ner ------------------------------------------------------------------------------
+ENTITY_COLOURS = {"PER": "#fbb4ae", "ORG": "#b3cde3", "LOC": "#ccebc5", "MISC": "#decbe4"}  # CoNLL-2003's types
+OTHER_ENTITY_COLOUR = "#fed9a6"   # any other type a user's data brings
+MISTAKE_COLOUR = "#d62728"
+
+
+def entity_colour(kind: str) -> str:
+    """One colour per entity type, the same in every NER figure and table."""
+    return ENTITY_COLOURS.get(kind, OTHER_ENTITY_COLOUR)
+
+
+def _tag_colour(tag: str) -> str:
+    return "white" if tag == "O" else entity_colour(tag[2:])
+
+
+@plt.rc_context(PROJECTOR)
+def label_alignment(words: Sequence[str], tags: Sequence[str], tokens: Sequence[str],
+                    word_ids: Sequence[int | None], labels: Sequence[int]) -> Figure:
+    """How word tags become token labels: the words (with their tags) on top, the WordPiece tokens
+    below, an arrow from each word to its first sub-token, and under every token its training label:
+    the word's tag on the first sub-token, -100 (ignored by the loss) on the rest and on [CLS]/[SEP].
+    Pass what `encode_words` and `align_labels` returned, so the picture shows the package's own rule."""
+    from .tasks.ner import TAGS
+
+    T = len(tokens)
+    if not len(word_ids) == len(labels) == T:
+        raise ValueError(f"{T} tokens, {len(word_ids)} word ids and {len(labels)} labels: pass one word id and "
+                         "one label per token (encode_words' word_ids and align_labels' output)")
+    if len(words) != len(tags) or sorted({w for w in word_ids if w is not None}) != list(range(len(words))):
+        raise ValueError(f"{len(words)} words with {len(tags)} tags, but the word ids cover "
+                         f"{len({w for w in word_ids if w is not None})} words: pass one tag per word and the "
+                         "word_ids encode_words gave for these very words")
+    fig = Figure(figsize=(min(22.0, 1.6 + 0.8 * T), 3.2), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    box = {"boxstyle": "round,pad=0.25", "edgecolor": "#555555"}
+    for w, (word, tag) in enumerate(zip(words, tags)):
+        span = [k for k, i in enumerate(word_ids) if i == w]                 # the word's sub-token positions
+        ax.add_patch(Rectangle((span[0] - 0.45, 1.1), len(span) - 0.1, 0.9, facecolor=_tag_colour(tag),
+                               edgecolor="#555555", lw=1.2, gid=f"word-box-{w}"))
+        ax.text((span[0] + span[-1]) / 2, 1.7, word, ha="center", va="center", fontsize=13, gid=f"word-{w}")
+        ax.text((span[0] + span[-1]) / 2, 1.33, tag, ha="center", va="center", fontsize=11, color="#333333")
+        ax.annotate("", (span[0], 0.3), (span[0], 1.08), arrowprops={"arrowstyle": "-|>", "color": "#333333"})
+    for k, (token, label) in enumerate(zip(tokens, labels)):
+        special = word_ids[k] is None
+        ax.text(k, 0, token, ha="center", va="center", fontsize=12, rotation=90 if len(token) > 9 else 0,
+                gid=f"token-{k}", bbox={**box, "facecolor": "#dddddd" if special else "white"})
+        ignored = label == IGNORE
+        ax.text(k, -0.75, str(IGNORE) if ignored else TAGS[label], ha="center", va="center", gid=f"label-{k}",
+                fontsize=11, color="#999999" if ignored else "black", fontstyle="italic" if ignored else "normal",
+                bbox=None if ignored else {**box, "facecolor": _tag_colour(TAGS[label])})
+    for y, name in ((1.55, "words\n(+ tag)"), (0.0, "WordPiece\ntokens"), (-0.75, "training\nlabel")):
+        ax.text(-0.75, y, name, ha="right", va="center", fontsize=11, fontweight="bold")
+    ax.set_xlim(-2.4, T - 0.4)
+    ax.set_ylim(-1.15, 2.1)
+    ax.set_axis_off()
+    ax.set_title("each word's tag goes on its first sub-token; -100 (ignored by the loss) everywhere else",
+                 fontsize=13)
+    return fig
+
+
+@plt.rc_context(PROJECTOR)
+def tag_probabilities(probabilities: torch.Tensor, tokens: Sequence[str], labels: Sequence[int],
+                      tags: Sequence[str] | None = None) -> Figure:
+    """The per-token head at work on one sentence: one row per token, the softmax of its tag logits
+    (the same dense layer for every row). `labels` are the token labels of `align_labels`: rows with a
+    label (first sub-tokens, black names) are what the loss and the evaluation read, with the gold tag
+    dotted; the others (grey, -100) get logits too, but nobody reads them. Boxes: the argmax."""
+    from .tasks.ner import TAGS
+
+    tags = list(TAGS if tags is None else tags)
+    p = torch.as_tensor(probabilities).detach().float()                      # (T, C)
+    if p.dim() != 2 or p.size(1) != len(tags):
+        raise ValueError(f"probabilities must be (T, {len(tags)}): one row per token, one column per tag; got "
+                         f"{tuple(p.shape)} (take logits[0].softmax(-1) of one sentence)")
+    tokens = _check_tokens(tokens, p.size(0), "token")
+    if len(labels) != p.size(0) or any(not (label == IGNORE or 0 <= label < len(tags)) for label in labels):
+        raise ValueError(f"pass one label per token ({p.size(0)}), each a tag id or {IGNORE}: align_labels' output")
+    T, C = p.shape
+    scored = [label != IGNORE for label in labels]
+    fig = Figure(figsize=(3.2 + 0.75 * C, 1.8 + 0.32 * T), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(p.numpy(), cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    for t, c in enumerate(p.argmax(-1).tolist()):
+        ax.add_patch(Rectangle((c - 0.5, t - 0.5), 1, 1, fill=False, lw=2.0 if scored[t] else 1.0,
+                               edgecolor="black" if scored[t] else "#999999", ls="-" if scored[t] else ":"))
+    rows = [t for t in range(T) if scored[t]]
+    ax.plot([labels[t] for t in rows], rows, "o", color="#ff7f0e", ms=8, mec="white", lw=0, label="gold tag",
+            gid="gold")
+    ax.set_xticks(range(C), tags, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(T), tokens)
+    for label, counted in zip(ax.get_yticklabels(), scored):
+        label.set_color("black" if counted else "#aaaaaa")
+        label.set_fontweight("bold" if counted else "normal")
+    for label, tag in zip(ax.get_xticklabels(), tags):
+        label.set_backgroundcolor(_tag_colour(tag))
+    ax.set_xlabel("tag")
+    ax.set_ylabel("token (grey: label -100, ignored)")
+    ax.set_title("tag probabilities per token (box: argmax)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=11, frameon=False)
+    fig.colorbar(image, ax=ax, label="probability (softmax over tags)", shrink=0.8)
+    return fig
+
+
+@plt.rc_context(PROJECTOR)
+def entity_f1_bars(runs: dict[str, dict]) -> Figure:
+    """Entity F1 per type, and over all entities (micro average), one bar colour per run; under each type
+    the number of gold entities it has (few entities: a noisy score). `runs` maps a name to
+    `entity_scores(...)`."""
+    if not runs or any("per_type" not in s or "f1" not in s for s in runs.values()):
+        raise ValueError("pass {run name: entity_scores(y_true, y_pred)}, at least one run")
+    kinds = sorted({k for s in runs.values() for k in s["per_type"]})
+    support = {k: max(s["per_type"].get(k, {}).get("support", 0) for s in runs.values()) for k in kinds}
+    groups = [*kinds, "all"]
+    n = len(runs)
+    width = 0.8 / n
+    fig = Figure(figsize=(3.5 + 1.3 * len(groups) * max(1, n / 2), 4.6), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    for j, (name, scores) in enumerate(runs.items()):
+        values = [100 * scores["per_type"].get(k, {}).get("f1", 0.0) for k in kinds] + [100 * scores["f1"]]
+        xs = [g + (j - (n - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, values, width * 0.92, color=plt.get_cmap("tab10")(j), label=name, gid=f"run-{j}")
+        for x, value in zip(xs, values):
+            ax.annotate(f"{value:.0f}", (x, value), xytext=(0, 3), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=11)
+    ax.set_xticks(range(len(groups)), [f"{k}\n({support[k]} gold)" for k in kinds]
+                  + [f"all\n({sum(support.values())} gold)"])
+    for label, kind in zip(ax.get_xticklabels(), groups):
+        label.set_backgroundcolor(entity_colour(kind) if kind != "all" else "white")
+    ax.axvline(len(kinds) - 0.5, color="#999999", lw=1, ls=":")
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("entity F1 (%)")
+    ax.set_title("entity-level F1 per type (an entity counts only if its type and both ends are right)")
+    if n > 1:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
+    return fig
+
+
+def _entity_line(words: Sequence[str], tags: Sequence[str], other: Sequence[str] | None, mistake: str) -> str:
+    """One sentence as HTML: each entity a coloured box with its type; an entity absent from `other`
+    gets a red border (`mistake`: 'wrong' for predictions, 'missed' for gold entities)."""
+    from html import escape
+
+    from .tasks.ner import entities
+
+    found = entities(tags)
+    elsewhere = None if other is None else set(entities(other))
+    starts = {start: (kind, end) for kind, start, end in found}
+    parts, i = [], 0
+    while i < len(words):
+        if i not in starts:
+            parts.append(escape(words[i]))
+            i += 1
+            continue
+        kind, end = starts[i]
+        bad = elsewhere is not None and (kind, i, end) not in elsewhere
+        border = f"2px {'solid' if mistake == 'wrong' else 'dashed'} {MISTAKE_COLOUR}" if bad else "1px solid #888"
+        parts.append(f'<span class="entity{" " + mistake if bad else ""}" data-type="{escape(kind)}" '
+                     f'style="background:{entity_colour(kind)}; border:{border}; border-radius:4px; '
+                     f'padding:1px 4px; line-height:2">{escape(" ".join(words[i:end]))} '
+                     f'<sub style="font-size:70%; font-weight:bold">{escape(kind)}</sub></span>')
+        i = end
+    return " ".join(parts)
+
+
+def tagged_sentences(words: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+                     gold: Sequence[Sequence[str]] | None = None):
+    """Sentences with their entities highlighted, one colour per type; with `gold`, the gold line above
+    the predicted one, a red solid border on a predicted entity that is wrong (type or ends) and a red
+    dashed border on a gold entity the model missed. Returns an IPython HTML object (`.data`: the HTML)."""
+    from IPython.display import HTML
+
+    if len(predicted) != len(words) or (gold is not None and len(gold) != len(words)):
+        raise ValueError(f"{len(words)} sentences but {len(predicted)} predicted"
+                         + ("" if gold is None else f" and {len(gold)} gold") + " tag sequences: pass one per sentence")
+    for i, sentence in enumerate(words):
+        if len(predicted[i]) != len(sentence) or (gold is not None and len(gold[i]) != len(sentence)):
+            raise ValueError(f"sentence {i} has {len(sentence)} words but not as many tags: one tag per word")
+    legend = " ".join(f'<span style="background:{c}; border-radius:4px; padding:1px 6px">{k}</span>'
+                      for k, c in ENTITY_COLOURS.items())
+    if gold is not None:
+        legend += (f' &nbsp; <span style="border:2px solid {MISTAKE_COLOUR}; padding:1px 4px">wrong prediction</span>'
+                   f' <span style="border:2px dashed {MISTAKE_COLOUR}; padding:1px 4px">missed gold entity</span>')
+    rows = []
+    for i, sentence in enumerate(words):
+        if gold is not None:
+            rows.append(f'<tr><td style="color:#666; text-align:right">gold</td>'
+                        f'<td style="text-align:left">{_entity_line(sentence, gold[i], predicted[i], "missed")}</td></tr>')
+        rows.append(f'<tr style="border-bottom:1px solid #ddd"><td style="color:#666; text-align:right">'
+                    f'{"predicted" if gold is not None else ""}</td><td style="text-align:left">'
+                    f'{_entity_line(sentence, predicted[i], None if gold is None else gold[i], "wrong")}</td></tr>')
+    return HTML(f'<div style="font-size:15px">{legend}<table style="border-collapse:collapse; margin-top:6px">'
+                + "".join(rows) + "</table></div>")
+
+
 # ---- 07/11: pretraining and semantic similarity: 07_pretraining, 11_semantic_similarity ------------------------
 def moving_average(values: Sequence[float], window: int) -> list[float]:
     """Trailing mean over the last `window` values (fewer at the start): per-batch numbers are noisy."""
@@ -633,20 +829,21 @@ def pretraining_curves(history, baselines: dict[str, float], window: int = 10) -
     accuracy gets the baseline it must beat (dashed): always guessing the most frequent token (MLM),
     always guessing the more frequent class (NSP)."""
     names = {"loss": "loss (MLM + NSP)", "mlm_accuracy": "MLM accuracy (%)", "nsp_accuracy": "NSP accuracy (%)"}
+    baseline_names = {"loss": "uniform guess", "mlm_accuracy": "most frequent token", "nsp_accuracy": "majority class"}
     _check_history(history, ["step", *names], "train")
     _check_history(history, ["step", *names], "eval")
-    fig = Figure(figsize=(15, 4.4), dpi=80, layout="constrained")
+    fig = Figure(figsize=(13, 4), dpi=80, layout="constrained")
     axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(axes, names.items()):
         scale = 1 if key == "loss" else 100
         train = [scale * v for v in history.train[key]]
-        ax.plot(history.train["step"], train, color="tab:blue", lw=0.8, alpha=0.35)
+        ax.plot(history.train["step"], train, color="#b5cfe6", lw=0.8)
         ax.plot(history.train["step"], moving_average(train, window), color="tab:blue", lw=2.5,
                 label=f"train (mean of {window} batches)")
         ax.plot(history.eval["step"], [scale * v for v in history.eval[key]], "o-", color="tab:red", lw=2,
                 ms=7, label="held-out")
         if key in baselines:
-            ax.axhline(scale * baselines[key], color="black", ls="--", lw=1.5, label=f"baseline "
+            ax.axhline(scale * baselines[key], color="black", ls="--", lw=1.5, label=f"{baseline_names[key]} "
                        f"({scale * baselines[key]:.1f}{'' if key == 'loss' else '%'})")
         ax.set_xlabel("training step")
         ax.set_ylabel(label)
@@ -659,10 +856,11 @@ def pretraining_curves(history, baselines: dict[str, float], window: int = 10) -
 
 @plt.rc_context(PROJECTOR)
 def learning_curves(runs: dict[str, object], metric: str | None = "accuracy", window: int = 5,
-                    metric_label: str | None = None) -> Figure:
+                    chance: float | None = None) -> Figure:
     """Several fine-tuning runs on the same axes, one colour per run: the loss (training: moving
-    average, dashed; dev: solid with markers) and, if `metric` is given, the dev metric against the step.
-    Whichever curve drops (or rises) first converged faster; the dashed-to-solid distance is the gap."""
+    average, dashed; dev: solid with markers) and, if `metric` is given, the dev metric against the step
+    (with the `chance` level dashed). Whichever curve moves first converged faster; the distance between
+    a run's dashed and solid loss is its train/dev gap."""
     if not runs:
         raise ValueError("pass at least one run: {name: history}")
     for history in runs.values():
@@ -682,10 +880,13 @@ def learning_curves(runs: dict[str, object], metric: str | None = "accuracy", wi
     axes[0].set_ylabel("loss")
     axes[0].set_title(f"loss (train: mean of {window} batches)")
     if metric:
-        axes[1].set_ylabel(metric_label or f"dev {metric} (%)")
+        if chance is not None:
+            axes[1].axhline(100 * chance, color="black", ls="--", lw=1.5, label=f"chance ({chance:.0%})")
+        axes[1].set_ylabel(f"dev {metric} (%)")
         axes[1].set_title(f"dev {metric}")
     for ax in axes:
         ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=10)
     return fig
 
@@ -712,9 +913,9 @@ def split_gap(scores: dict[str, dict[str, float]], metric: str = "accuracy",
                         ha="center", va="bottom", fontsize=11)
     for i, run in enumerate(runs):
         gap = 100 * (scores[run][splits[0]][metric] - scores[run][splits[1]][metric])
-        ax.annotate(f"gap {gap:+.1f} points", (i, 104), ha="center", fontsize=12, fontweight="bold")
+        ax.annotate(f"gap {gap:+.1f} points", (i, 113), ha="center", fontsize=12, fontweight="bold")
     ax.set_xticks(range(len(runs)), runs)
-    ax.set_ylim(0, 115)
+    ax.set_ylim(0, 122)
     ax.set_ylabel(f"{metric} (%)")
     ax.set_title(f"{metric}: {splits[0]} vs {splits[1]}")
     ax.legend(loc="lower right", fontsize=11)
@@ -772,4 +973,40 @@ def score_scatter(gold: torch.Tensor, predictions: dict[str, torch.Tensor],
         ax.set_title(f"{name}\nPearson r = {pearson(values, gold):.3f}, Spearman ρ = {spearman(values, gold):.3f}",
                      fontsize=13)
         ax.grid(alpha=0.3)
+    return fig
+
+
+# ---- 10: question answering: 10_question_answering ---------------------------------------------------------
+SPAN_COLOURS = {"gold": "tab:green", "predicted": "tab:orange"}
+
+
+def span_probabilities(start_probs: torch.Tensor, end_probs: torch.Tensor, tokens: Sequence[str],
+                       gold: tuple[int, int] | None = None, predicted: tuple[int, int] | None = None,
+                       title: str | None = None) -> Figure:
+    """P(start = i) and P(end = i) as bars over the tokens, gold and predicted spans shaded behind them:
+    the answer is read off where the two peaks sit, so both plots share one token axis."""
+    start_probs, end_probs = torch.as_tensor(start_probs).float(), torch.as_tensor(end_probs).float()
+    if start_probs.dim() != 1 or start_probs.shape != end_probs.shape:
+        raise ValueError(f"start_probs {tuple(start_probs.shape)} and end_probs {tuple(end_probs.shape)} must both "
+                         "be (T,): the probabilities of one window")
+    tokens = _check_tokens(tokens, len(start_probs), "start_probs")
+    for name, span in (("gold", gold), ("predicted", predicted)):
+        if span is not None and not 0 <= span[0] <= span[1] < len(tokens):
+            raise ValueError(f"{name} span {span} must be (first, last) token indices with first <= last < {len(tokens)}")
+    fig, axes = plt.subplots(2, 1, figsize=(min(14.0, max(8.0, 0.1 * len(tokens))), 5.5), dpi=80, sharex=True)
+    for ax, probs, name in zip(axes, (start_probs, end_probs), ("start", "end")):
+        ax.bar(range(len(tokens)), probs.tolist(), color="tab:blue", width=0.8)
+        for kind, span in (("gold", gold), ("predicted", predicted)):
+            if span is not None:
+                ax.axvspan(span[0] - 0.5, span[1] + 0.5, color=SPAN_COLOURS[kind], alpha=0.25, label=f"{kind} span")
+        ax.set_ylabel(f"P({name} = i)", fontsize=13)
+        ax.set_ylim(0, 1)
+        if gold is not None or predicted is not None:
+            ax.legend(loc="upper right", fontsize=11)
+    axes[1].set_xticks(range(len(tokens)))
+    axes[1].set_xticklabels(tokens, rotation=90, fontsize=9 if len(tokens) <= 80 else 7)
+    axes[1].set_xlabel("token i of the input ([CLS] question [SEP] passage [SEP])", fontsize=12)
+    if title:
+        axes[0].set_title(title, fontsize=13)
+    fig.tight_layout()
     return fig

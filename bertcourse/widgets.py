@@ -9,14 +9,16 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import torch
 from matplotlib import colormaps
 from PIL import Image
 
 from .pretraining import mask_tokens
 from .tokenizer import SPECIAL_TOKENS, BertTokenizer
+from .tasks.qa import Span, decode_spans, make_windows
 from .viz import (OUTCOME_COLOURS, OUTCOME_LABELS, attention_stack, expected_masking_rates, masking_frequencies,
-                  masking_rates, outcome_names)
+                  masking_rates, outcome_names, span_probabilities)
 
 
 # ---- attention explorer: 01_self_attention, 04_bert_architecture ---------------------------------------
@@ -56,6 +58,7 @@ def _hex_colours(weights: torch.Tensor) -> list[list[str]]:
 def heatmap_html(weights: torch.Tensor, query_tokens: Sequence[str], key_tokens: Sequence[str],
                  cell_px: int = 20) -> str:
     """One head as an HTML table: rows are queries, columns keys; hovering a cell shows its weight."""
+    weights = weights.detach().float()                                      # (Tq, Tk)
     q = [html.escape(t) for t in query_tokens]
     k = [html.escape(t) for t in key_tokens]
     colours = _hex_colours(weights)
@@ -67,7 +70,8 @@ def heatmap_html(weights: torch.Tensor, query_tokens: Sequence[str], key_tokens:
         + "</tr>" for i in range(len(q)))
     return (f"<style>.bc-att td{{width:{cell_px}px;height:{cell_px}px;padding:0}} .bc-att th{{font-weight:normal;"
             "padding:0 4px;white-space:nowrap}} .bc-att th.k{padding:4px 0;vertical-align:bottom}"
-            " .bc-att th.k div{writing-mode:vertical-rl;transform:rotate(180deg);line-height:1} .bc-att th.q{text-align:right}</style>"
+            " .bc-att th.k div{writing-mode:vertical-rl;transform:rotate(180deg);line-height:1}"
+            " .bc-att th.q{text-align:right}</style>"
             "<div style='font-size:14px'><b>query (attending) ↓ · key (attended to) →</b>"
             f"<table class=bc-att style='border-collapse:collapse'><tr><th></th>{head}</tr>{rows}</table>"
             f"{_colour_legend()}</div>")
@@ -75,6 +79,7 @@ def heatmap_html(weights: torch.Tensor, query_tokens: Sequence[str], key_tokens:
 
 def heads_html(weights: torch.Tensor, tokens: Sequence[str], columns: int = 4, size_px: int = 150) -> str:
     """Every head of a layer as a small picture (no labels: compare the shapes), same colour scale."""
+    weights = weights.detach().float()                                      # (nh, T, T)
     n_heads, T, _ = weights.shape
     scale = max(1, size_px // T)
     pictures = []
@@ -291,3 +296,89 @@ def masking_playground(tokenizer: BertTokenizer | None = None,
                        draws: int = 2000) -> MaskingPlayground:
     """The masking playground with the packaged MiniLM vocabulary (or any BertTokenizer)."""
     return MaskingPlayground(tokenizer or BertTokenizer.from_pretrained(), sentence, draws)
+
+
+# ---- 10 QA explorer: 10_question_answering ------------------------------------------------------------------
+# Edit the passage or the question: the model's P(start = i) and P(end = i) over the first window and
+# the best span in it are drawn again, so students see the two peaks move with the question.
+
+class QAView(NamedTuple):
+    tokens: list[str]             # [CLS] question [SEP] passage window [SEP]
+    start_probs: torch.Tensor     # (T,): softmax of the start logits over the window
+    end_probs: torch.Tensor       # (T,)
+    best: Span | None             # the best span of this window (None if no valid span)
+    best_tokens: tuple[int, int] | None  # its first and last token in the window
+    windows: int                  # how many windows the passage needs at this max_length
+
+
+@torch.no_grad()
+def qa_view(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+            max_length: int = 192) -> QAView:
+    """The start/end probabilities of the first window and its best span, as the explorer draws them."""
+    windows = make_windows(tokenizer, question, context, max_length=max_length)
+    window = windows[0]
+    model.eval()
+    device = next(model.parameters()).device
+    ids = torch.tensor([window.input_ids], device=device)                 # (1, T)
+    out = model(ids, torch.tensor([window.token_type_ids], device=device))
+    start, end = out.start_logits[0].float().cpu(), out.end_logits[0].float().cpu()  # (T,) each
+    spans = decode_spans(start[None], end[None], [window.offsets], context, n_best=1)
+    best = spans[0] if spans else None
+    return QAView(tokenizer.convert_ids_to_tokens(window.input_ids), start.softmax(-1), end.softmax(-1),
+                  best, span_tokens(window.offsets, best) if best else None, len(windows))
+
+
+def span_tokens(offsets: Sequence[tuple[int, int] | None], span: Span) -> tuple[int, int]:
+    """First and last token of a window whose characters lie inside the span."""
+    inside = [t for t, o in enumerate(offsets) if o is not None and o[0] >= span.start_char and o[1] <= span.end_char]
+    if not inside:
+        raise ValueError(f"the span {span.text!r} covers no token of this window")
+    return inside[0], inside[-1]
+
+
+class QAExplorer(widgets.VBox):
+    """A passage and a question the student edits; the model's start/end probability bars and answer follow."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+                 max_length: int = 192):
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.context = widgets.Textarea(context, description="passage", continuous_update=False,
+                                        layout=widgets.Layout(width="95%", height="110px"))
+        self.question = widgets.Text(question, description="question", continuous_update=False,
+                                     layout=widgets.Layout(width="95%"))
+        self.answer = widgets.HTML(layout=widgets.Layout(height="40px"))
+        self.chart = widgets.Image(format="png")
+        self.result: QAView | None = None
+        for control in (self.context, self.question):
+            control.observe(self.update, "value")
+        super().__init__([self.context, self.question, self.answer,
+                          widgets.Box([self.chart], layout=widgets.Layout(height="480px", overflow="auto"))])
+        self.update()
+
+    def update(self, change: dict | None = None) -> QAView | None:
+        """Answer the current question; returns what is shown (None when the text is unusable)."""
+        try:
+            view = qa_view(self.model, self.tokenizer, self.question.value, self.context.value, self.max_length)
+        except (ValueError, TypeError) as error:
+            self.answer.value = f"<span style='color:#b00'>⚠ {html.escape(str(error))}</span>"
+            self.result = None
+            return None
+        cut = f" (first of {view.windows} windows)" if view.windows > 1 else ""
+        best = (f"<b>{html.escape(view.best.text)}</b> (score s+e = {view.best.score:.2f})" if view.best
+                else "no valid span")
+        self.answer.value = f"<div style='font-size:15px'>answer{cut}: {best}</div>"
+        figure = span_probabilities(view.start_probs, view.end_probs, view.tokens, predicted=view.best_tokens)
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=55)
+        plt.close(figure)
+        self.chart.value = png.getvalue()
+        self.result = view
+        return view
+
+
+def qa_explorer(model: torch.nn.Module, tokenizer: BertTokenizer,
+                question: str = "Where did the fox jump?",
+                context: str = "The quick brown fox jumped over the lazy dog near the riverbank in the morning.",
+                max_length: int = 192) -> QAExplorer:
+    """The QA explorer for a fine-tuned BertForQuestionAnswering (any model with start/end logits)."""
+    return QAExplorer(model, tokenizer, question, context, max_length)

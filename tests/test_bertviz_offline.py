@@ -147,7 +147,8 @@ def test_views_draw_in_chromium_with_the_network_cut(pair_attention, tmp_path):
 
     require_chromium()
     attentions, tokens, b_start = pair_attention
-    views = [bo.head_view(attentions, tokens, b_start), bo.model_view(attentions, tokens), bo.head_view(attentions, tokens)]
+    views = [bo.head_view(attentions, tokens, b_start), bo.model_view(attentions, tokens),
+             bo.head_view(attentions, tokens)]
     page_file = tmp_path / "views.html"
     page_file.write_text("<html><body>" + "".join(v.html for v in views) + "</body></html>", encoding="utf-8")
     with sync_playwright() as playwright:
@@ -159,7 +160,8 @@ def test_views_draw_in_chromium_with_the_network_cut(pair_attention, tmp_path):
         page.goto(page_file.as_uri())
         page.wait_for_function("() => [...document.querySelectorAll('[id^=bertviz-]')]"
                                ".every(view => view.querySelectorAll('svg text').length > 0)", timeout=30_000)
-        drawn = page.evaluate("() => [...document.querySelectorAll('[id^=bertviz-]')].map(v => v.querySelectorAll('svg').length)")
+        drawn = page.evaluate("() => [...document.querySelectorAll('[id^=bertviz-]')]"
+                              ".map(v => v.querySelectorAll('svg').length)")
         leaked = page.evaluate("() => [typeof window.d3, typeof window.jQuery]")
         browser.close()
     assert not errors and not remote, (errors, remote)

@@ -4,7 +4,8 @@ JupyterLab serves a temporary copy of notebooks/ (so autosave never touches the 
 127.0.0.1, on a port the OS picks, without a token. Playwright for Python drives Debian's Chromium
 (`apt-get install chromium`; `playwright install` would download a browser, which CI must not do).
 For each notebook: run all cells, then no error output and no "require is not defined" (bertviz's
-offline failure), a slider moved changes the figure beside it, a bertviz view has its SVG drawn.
+offline failure), a slider moved changes the figure beside it, a bertviz view has its SVG drawn, a new
+question typed into the QA explorer redraws its probability plots.
 Screenshots go to tests/artifacts/ (git-ignored). With CI=true a missing Chromium fails the test.
 """
 import json
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 # notebook number -> what it must show; every check that applies runs anyway (a slider, a bertviz view)
-REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}}
+REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}, "10": {"qa question"}}
 RUN_ALL_TIMEOUT = 240_000  # ms: a notebook runs in about 60 s; the browser adds rendering on the same 2 cores
 
 pytestmark = pytest.mark.browser
@@ -167,6 +168,29 @@ def move_a_slider(page, name: str) -> bool:
     return True
 
 
+def ask_another_question(page, name: str) -> bool:
+    """Type a new question into the QA explorer (a passage Textarea, a question Text, a PNG) and press
+    Enter; assert the probability plots beside it change. False if the notebook has no such explorer."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".widget-textarea")).filter(
+        has=page.locator(".widget-text input")).filter(has=page.locator(".jp-OutputArea-output img"))
+    if cells.count() == 0:
+        return False
+    cell = cells.first
+    picture = cell.locator(".jp-OutputArea-output img").first
+    before = picture.evaluate("node => node.outerHTML")
+    cell.screenshot(path=ARTIFACTS / f"{name}-question-before.png")
+    question = cell.locator(".widget-text input").first
+    question.fill("What is this passage about?")
+    question.press("Enter")
+    try:
+        page.wait_for_function("([node, before]) => node.outerHTML !== before",
+                               arg=[picture.element_handle(), before], timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"{name}: a new question in the QA explorer did not redraw its plots within 60 s")
+    cell.screenshot(path=ARTIFACTS / f"{name}-question-after.png")
+    return True
+
+
 @pytest.mark.parametrize("number", sorted(REQUIRED))
 def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
     path = notebook_for(number)
@@ -189,6 +213,8 @@ def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
         shown = set()
         if move_a_slider(page, path.stem):
             shown.add("slider")
+        if ask_another_question(page, path.stem):
+            shown.add("qa question")
         if page.locator('[id^="bertviz-"]').count():
             try:
                 page.wait_for_function(BERTVIZ_DRAWN, timeout=30_000)

@@ -65,3 +65,32 @@ def test_command_line_finetunes_and_predicts(tmp_path, capsys):
     _, model, tok, _ = load_finetuned(out)
     assert score == pytest.approx(get_task("similarity").predict(model, tok, "A plane is taking off.",
                                                                   "An aeroplane is departing.", 48))
+
+
+# ---- added for 07_pretraining: dev accuracy curves and a small labelled set ---------------------------------
+def test_label_accuracy_counts_the_labelled_items_only():
+    from types import SimpleNamespace
+
+    from bertcourse.tasks.common import label_accuracy
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, -1.0]])                  # predicts 0, 1, 0
+    assert label_accuracy(SimpleNamespace(logits=logits), {"labels": torch.tensor([0, 0, 0])}) == \
+        {"accuracy": (2, 3)}
+    tokens = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]])                  # (1, T=3, C=2): 0, 1, 1
+    assert label_accuracy(SimpleNamespace(logits=tokens), {"labels": torch.tensor([[0, -100, 0]])}) == \
+        {"accuracy": (1, 2)}                                                        # the -100 token is not counted
+    assert label_accuracy(SimpleNamespace(logits=torch.randn(4, 1)), {"labels": torch.rand(4)}) == {}  # regression
+    assert label_accuracy(SimpleNamespace(logits=None), {}) == {}                  # question answering
+
+
+def test_train_size_trains_and_scores_on_the_first_examples():
+    task = get_task("sentiment")
+    result = finetune(task, FinetuneConfig(train_size=32, epochs=0.5, batch_size=16, max_length=32,
+                                           eval_every=1, progress=False), splits=("train",))
+    assert len(result.history.train["loss"]) == 1                                  # 0.5 epoch of 32 = one step
+    assert result.history.eval["step"] == [1] and 0 <= result.history.eval["accuracy"][0] <= 1
+    assert 0 <= result.history.train["accuracy"][0] <= 1                           # the batch's accuracy
+    first = task.load("train")[:32]
+    assert result.scores["train"] == pytest.approx(task.evaluate(result.model, result.tokenizer, first, 32, 64))
+    with pytest.raises(ValueError, match="train_size 9999: the training split has 533 examples"):
+        finetune(task, FinetuneConfig(train_size=9999, progress=False))

@@ -94,6 +94,12 @@ def test_exercises_are_registered_and_unanswered(path):
             assert "✅" not in text, f"the committed notebook answers an exercise: {cell.source[:80]!r}"
 
 
+def test_every_registered_exercise_has_its_notebook():
+    numbers = {p.stem[:2] for p in NOTEBOOKS}
+    orphans = sorted(i for i in EXERCISES if i[:2] not in numbers)
+    assert not orphans, f"exercises.py registers {orphans}, but notebooks/ has no notebook with that number"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_clean_and_fast(path):

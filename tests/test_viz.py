@@ -1,4 +1,6 @@
 """The notebooks' figures show what they claim: tick labels are the tokens, pixels are the numbers."""
+from html.parser import HTMLParser
+
 import numpy as np
 import pytest
 import torch
@@ -408,6 +410,145 @@ def test_overview_has_one_thumbnail_per_layer_and_head(minilm_attention):
     assert " ".join(tokens) in fig.get_supxlabel().replace("\n", " ")
 
 
+# ---- 09: named entities: 09_ner ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ner_sentence(tok):
+    """A shipped sentence with three entity types and three words cut into several WordPieces, aligned
+    by the package: (words, tags, tokens, word_ids, labels)."""
+    from bertcourse.tasks.ner import TAG_IDS, align_labels, encode_words, load
+
+    example = next(ex for ex in load("train") if ex["tokens"][:4] == ["Spanish", "tennis", "star", "Carlos"])
+    ids, word_ids = encode_words(tok, example["tokens"], 128)
+    labels = align_labels(word_ids, [TAG_IDS[t] for t in example["tags"]])
+    return example["tokens"], example["tags"], tok.convert_ids_to_tokens(ids), word_ids, labels
+
+
+def texts_by_gid(ax, prefix: str) -> list:
+    return sorted((t for t in ax.texts if (t.get_gid() or "").startswith(prefix)), key=lambda t: int(t.get_gid()
+                  .rsplit("-", 1)[1]))
+
+
+def test_label_alignment_shows_the_packages_labels_under_the_tokens(ner_sentence):
+    from bertcourse.tasks.ner import TAGS
+
+    words, tags, tokens, word_ids, labels = ner_sentence
+    assert sum(word_ids.count(w) > 1 for w in range(len(words))) >= 3           # really several sub-tokens
+    ax = viz.label_alignment(words, tags, tokens, word_ids, labels).axes[0]
+    assert [t.get_text() for t in texts_by_gid(ax, "token-")] == tokens
+    assert [t.get_text() for t in texts_by_gid(ax, "word-")] == words
+    shown = [t.get_text() for t in texts_by_gid(ax, "label-")]
+    assert shown == ["-100" if label == -100 else TAGS[label] for label in labels]
+    assert shown[0] == shown[-1] == "-100" and shown.count("-100") == len(tokens) - len(words)
+    boxes = sorted((p for p in ax.patches if (p.get_gid() or "").startswith("word-box-")),
+                   key=lambda p: int(p.get_gid().rsplit("-", 1)[1]))
+    for w, (box, tag) in enumerate(zip(boxes, tags)):
+        span = [k for k, i in enumerate(word_ids) if i == w]
+        assert box.get_x() < span[0] and box.get_x() + box.get_width() > span[-1]     # the box covers its pieces
+        expected = "white" if tag == "O" else viz.ENTITY_COLOURS[tag[2:]]
+        assert box.get_facecolor() == to_rgba(expected)
+    with pytest.raises(ValueError, match="one word id and one label per token"):
+        viz.label_alignment(words, tags, tokens, word_ids, labels[:-1])
+    with pytest.raises(ValueError, match="one tag per word"):
+        viz.label_alignment(words[:-1], tags[:-1], tokens, word_ids, labels)
+
+
+def test_tag_probabilities_image_is_the_softmax_with_gold_dots_on_the_read_rows(ner_sentence):
+    from bertcourse.tasks.ner import TAGS
+
+    _, _, tokens, _, labels = ner_sentence
+    probabilities = (3 * torch.randn(len(tokens), len(TAGS))).softmax(-1)         # (T, 9)
+    ax = viz.tag_probabilities(probabilities, tokens, labels).axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), probabilities.numpy())
+    assert tick_texts(ax.get_yticklabels()) == tokens and tick_texts(ax.get_xticklabels()) == list(TAGS)
+    greys = [to_rgba(label.get_color()) != to_rgba("black") for label in ax.get_yticklabels()]
+    assert greys == [label == -100 for label in labels]
+    gold = next(line for line in ax.lines if line.get_gid() == "gold")
+    read = [t for t, label in enumerate(labels) if label != -100]
+    assert list(gold.get_ydata()) == read and list(gold.get_xdata()) == [labels[t] for t in read]
+    argmax = sorted((round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in ax.patches)
+    assert argmax == list(enumerate(probabilities.argmax(-1).tolist()))
+    with pytest.raises(ValueError, match=r"\(T, 9\)"):
+        viz.tag_probabilities(probabilities[:, :5], tokens, labels)
+    with pytest.raises(ValueError, match="one label per token"):
+        viz.tag_probabilities(probabilities, tokens, labels[1:])
+
+
+def test_entity_f1_bars_are_the_scores_per_type_and_overall():
+    import random
+
+    from bertcourse.tasks.ner import entity_scores, load
+
+    rng = random.Random(0)
+    gold = [ex["tags"] for ex in load("test")]
+    noisy = [[t if rng.random() > p else rng.choice(["O", "B-PER", "I-ORG", "B-LOC"]) for t in s]
+             for p in (0.1, 0.4) for s in gold]
+    runs = {"good": entity_scores(gold, noisy[:len(gold)]), "bad": entity_scores(gold, noisy[len(gold):])}
+    ax = viz.entity_f1_bars(runs).axes[0]
+    kinds = sorted(runs["good"]["per_type"])
+    assert kinds == ["LOC", "MISC", "ORG", "PER"]
+    for j, scores in enumerate(runs.values()):
+        bars = [p for p in ax.patches if p.get_gid() == f"run-{j}"]
+        expected = [100 * scores["per_type"][k]["f1"] for k in kinds] + [100 * scores["f1"]]
+        assert [b.get_height() for b in bars] == pytest.approx(expected)
+    assert runs["good"]["f1"] > runs["bad"]["f1"]
+    support = {k: runs["good"]["per_type"][k]["support"] for k in kinds}
+    assert tick_texts(ax.get_xticklabels()) == [f"{k}\n({support[k]} gold)" for k in kinds] + \
+        [f"all\n({sum(support.values())} gold)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["good", "bad"]
+    with pytest.raises(ValueError, match="entity_scores"):
+        viz.entity_f1_bars({"run": {"f1": 0.5}})
+
+
+class SpanReader(HTMLParser):
+    """The entity spans of tagged_sentences' HTML: (row, class, data-type, style, text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.spans, self.open = -1, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            self.rows += 1
+        elif tag == "span" and "entity" in attrs.get("class", ""):
+            self.open = [self.rows, attrs["class"], attrs["data-type"], attrs["style"], ""]
+        elif tag == "sub" and self.open:
+            self.spans.append(tuple(self.open))
+            self.open = None
+
+    def handle_data(self, data):
+        if self.open:
+            self.open[4] += data
+
+
+def test_tagged_sentences_colour_entities_and_mark_wrong_and_missed_ones():
+    words = [["Ana", "Lopez", "left", "Banco", "Sol", "for", "<Lima>"], ["Rome", "is", "big"]]
+    gold = [["B-PER", "I-PER", "O", "B-ORG", "I-ORG", "O", "B-LOC"], ["B-LOC", "O", "O"]]
+    predicted = [["B-PER", "I-PER", "O", "B-ORG", "O", "O", "B-LOC"], ["B-LOC", "O", "B-MISC"]]
+    reader = SpanReader()
+    reader.feed(viz.tagged_sentences(words, predicted, gold).data)
+    spans = [(row, cls, kind, text.strip()) for row, cls, kind, _, text in reader.spans]
+    assert spans == [(0, "entity", "PER", "Ana Lopez"), (0, "entity missed", "ORG", "Banco Sol"),
+                     (0, "entity", "LOC", "<Lima>"),
+                     (1, "entity", "PER", "Ana Lopez"), (1, "entity wrong", "ORG", "Banco"),
+                     (1, "entity", "LOC", "<Lima>"),
+                     (2, "entity", "LOC", "Rome"), (3, "entity", "LOC", "Rome"), (3, "entity wrong", "MISC", "big")]
+    for _, cls, kind, style, _ in reader.spans:
+        assert f"background:{viz.ENTITY_COLOURS[kind]}" in style
+        assert (viz.MISTAKE_COLOUR in style) == (cls != "entity")
+        assert ("dashed" in style) == (cls == "entity missed")
+    assert "&lt;Lima&gt;" in viz.tagged_sentences(words, predicted, gold).data      # words are escaped
+    alone = SpanReader()
+    alone.feed(viz.tagged_sentences(words, predicted).data)                          # no gold: no verdicts
+    assert [(row, cls, text.strip()) for row, cls, _, _, text in alone.spans] == [
+        (0, "entity", "Ana Lopez"), (0, "entity", "Banco"), (0, "entity", "<Lima>"), (1, "entity", "Rome"),
+        (1, "entity", "big")]
+    with pytest.raises(ValueError, match="2 sentences but 1 predicted"):
+        viz.tagged_sentences(words, predicted[:1])
+    with pytest.raises(ValueError, match="sentence 1 has 3 words"):
+        viz.tagged_sentences(words, [predicted[0], ["O"]], gold)
+
+
 # ---- 07/11: pretraining and semantic similarity: 07_pretraining, 11_semantic_similarity ------------------------
 def fake_history(steps: int, eval_every: int, keys: tuple[str, ...], seed: int = 0):
     """A History shaped like a Trainer run's: per-step train values and per-evaluation eval values."""
@@ -447,6 +588,8 @@ def test_pretraining_curves_draw_train_heldout_and_baselines():
     assert len(loss_ax.lines) == 3                                               # no baseline given for the loss
     assert mlm_ax.lines[3].get_ydata()[0] == pytest.approx(7) and nsp_ax.lines[3].get_ydata()[0] == pytest.approx(58)
     assert mlm_ax.get_ylabel() == "MLM accuracy (%)" and nsp_ax.get_ylabel() == "NSP accuracy (%)"
+    assert mlm_ax.lines[3].get_label() == "most frequent token (7.0%)"
+    assert nsp_ax.lines[3].get_label() == "majority class (58.0%)"
     with pytest.raises(ValueError, match=r"history.train has no \['nsp_accuracy'\]"):
         viz.pretraining_curves(fake_history(20, 10, keys[:2]), {})
 
@@ -463,7 +606,9 @@ def test_learning_curves_give_each_run_one_colour_and_both_splits():
     np.testing.assert_allclose(acc_ax.lines[1].get_ydata(), [100 * v for v in runs["random init"].eval["accuracy"]])
     assert loss_ax.lines[0].get_color() == loss_ax.lines[1].get_color() == acc_ax.lines[0].get_color()
     assert loss_ax.lines[0].get_color() != loss_ax.lines[2].get_color()
-    assert acc_ax.get_ylabel() == "dev accuracy (%)"
+    assert acc_ax.get_ylabel() == "dev accuracy (%)" and len(acc_ax.lines) == 2   # no chance line unless asked
+    with_chance = viz.learning_curves(runs, chance=0.5).axes[1]
+    assert with_chance.lines[2].get_ydata()[0] == pytest.approx(50) and with_chance.lines[2].get_label() == "chance (50%)"
     assert len(viz.learning_curves(runs, metric=None).axes) == 1                  # regression: loss only
     with pytest.raises(ValueError, match=r"history.eval has no \['accuracy'\]"):
         viz.learning_curves({"x": fake_history(10, 5, ("loss",))})
@@ -512,3 +657,30 @@ def test_score_scatter_plots_each_method_against_gold_with_its_correlations():
     assert left.get_xlabel() == "gold similarity (0-5)"
     with pytest.raises(ValueError, match="'cosine': 4 predictions for 5 gold scores"):
         viz.score_scatter(gold, {"cosine": cosine[:4]})
+
+
+# ---- 10: question answering: 10_question_answering ---------------------------------------------------------
+def test_span_probabilities_bars_are_the_probabilities_with_spans_marked():
+    tokens = ["[CLS]", "who", "?", "[SEP]", "ada", "love", "##lace", "wrote", "it", "[SEP]"]
+    start, end = softmax_rows(10), softmax_rows(10)
+    fig = viz.span_probabilities(start, end, tokens, gold=(4, 6), predicted=(5, 6))
+    top, bottom = fig.axes
+    for ax, probs in ((top, start), (bottom, end)):
+        bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_facecolor() == to_rgba("tab:blue")]
+        assert [b.get_height() for b in bars] == pytest.approx(probs.tolist())
+        shaded = {p.get_label(): p for p in ax.patches if p.get_label().endswith("span")}
+        x = {k: [p.get_x(), p.get_x() + p.get_width()] for k, p in shaded.items()}
+        assert x["gold span"] == pytest.approx([3.5, 6.5]) and x["predicted span"] == pytest.approx([4.5, 6.5])
+        assert shaded["gold span"].get_facecolor()[:3] == to_rgba("tab:green")[:3]
+        assert shaded["predicted span"].get_facecolor()[:3] == to_rgba("tab:orange")[:3]
+    assert [t.get_text() for t in bottom.get_xticklabels()] == tokens
+    assert top.get_ylabel() == "P(start = i)" and bottom.get_ylabel() == "P(end = i)"
+
+
+def test_span_probabilities_explains_bad_input():
+    with pytest.raises(ValueError, match="must both be"):
+        viz.span_probabilities(softmax_rows(4), softmax_rows(5), ["a"] * 4)
+    with pytest.raises(ValueError, match="3 tokens for 4"):
+        viz.span_probabilities(softmax_rows(4), softmax_rows(4), ["a"] * 3)
+    with pytest.raises(ValueError, match="gold span"):
+        viz.span_probabilities(softmax_rows(4), softmax_rows(4), ["a"] * 4, gold=(3, 1))

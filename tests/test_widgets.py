@@ -59,6 +59,7 @@ def link_lines(explorer) -> list[str]:
 def test_explorer_starts_with_all_heads_of_layer_0(minilm, explorer):
     weights, tokens = reference_attention(minilm, explorer.text.value)
     assert explorer.tokens == tokens and explorer.status.value == f"{len(tokens)} tokens"
+    assert explorer.head.value == ALL_HEADS and explorer.layer.value == 0
     pictures = head_pictures(explorer.picture.value)
     assert len(pictures) == 12
     T = len(tokens)
@@ -252,3 +253,68 @@ def test_whole_word_masking_keeps_the_pieces_of_a_word_together(playground, toke
 def test_unusable_text_is_explained_not_raised(playground, text, message):
     playground.sentence.value = text
     assert playground.result is None and message in playground.tokens_view.value
+
+
+# ---- 10 QA explorer: 10_question_answering ------------------------------------------------------------------
+PASSAGE = "The Eiffel Tower was finished in 1889 in Paris. It was designed by the engineer Gustave Eiffel's company."
+
+
+@pytest.fixture(scope="module")
+def qa_model():
+    """MiniLM with a QA head seeded at random: untrained, but its probabilities still follow the question."""
+    import warnings
+
+    from bertcourse.model import BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_pretrained(None, BertForQuestionAnswering).eval(), BertTokenizer.from_pretrained()
+
+
+def reference_qa(qa_model, question, context):
+    """The first window's probabilities and best span, computed here from the model and the package's QA code."""
+    from bertcourse.tasks import qa
+
+    model, tok = qa_model
+    window = qa.make_windows(tok, question, context, max_length=192)[0]
+    with torch.no_grad():
+        out = model(torch.tensor([window.input_ids]), torch.tensor([window.token_type_ids]))
+    return out.start_logits[0].softmax(-1), out.end_logits[0].softmax(-1), qa.predict(model, tok, question, context, 192)[0]
+
+
+def test_qa_explorer_shows_the_models_probabilities_and_best_span(qa_model):
+    from bertcourse.widgets import qa_explorer
+
+    app = qa_explorer(*qa_model, question="When was the tower finished?", context=PASSAGE)
+    start, end, best = reference_qa(qa_model, "When was the tower finished?", PASSAGE)
+    assert torch.allclose(app.result.start_probs, start, atol=1e-5)
+    assert torch.allclose(app.result.end_probs, end, atol=1e-5)
+    assert app.result.best == best and html.escape(best.text) in app.answer.value
+    first, last = app.result.best_tokens
+    assert "".join(t.removeprefix("##") for t in app.result.tokens[first:last + 1]) == best.text.lower().replace(" ", "")
+    assert app.result.tokens[0] == "[CLS]" and app.result.windows == 1
+    assert Image.open(io.BytesIO(app.chart.value)).size[0] > 300
+
+
+def test_qa_explorer_redraws_when_the_question_or_passage_changes(qa_model):
+    from bertcourse.widgets import qa_explorer
+
+    app = qa_explorer(*qa_model, question="When was the tower finished?", context=PASSAGE)
+    before, chart = app.result, app.chart.value
+    app.question.value = "Who designed the tower?"
+    after = app.result
+    start, _, best = reference_qa(qa_model, "Who designed the tower?", PASSAGE)
+    assert after is not before and torch.allclose(after.start_probs, start, atol=1e-5) and after.best == best
+    assert app.chart.value != chart
+    app.context.value = " ".join([PASSAGE] * 12)              # too long for one window of 192 tokens
+    assert app.result.windows > 1 and f"first of {app.result.windows} windows" in app.answer.value
+
+
+def test_qa_explorer_reports_unusable_text_instead_of_raising(qa_model):
+    from bertcourse.widgets import qa_explorer
+
+    app = qa_explorer(*qa_model, question="Who?", context=PASSAGE)
+    chart = app.chart.value
+    app.question.value = "   "
+    assert app.result is None and "question is empty" in app.answer.value and app.chart.value == chart

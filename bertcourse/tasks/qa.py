@@ -263,7 +263,7 @@ def squad_scores(predictions: list[str], references: list[list[str]]) -> dict[st
 
 # ---- model -> answers ----------------------------------------------------------------------------
 @torch.no_grad()
-def answer(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[SquadExample],
+def answer_questions(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[SquadExample],
            max_length: int = MAX_LENGTH, batch_size: int = 32, doc_stride: int = DOC_STRIDE,
            max_answer_length: int = MAX_ANSWER_LENGTH, n_best: int = N_BEST) -> list[list[Span]]:
     """The n best spans of each question: the windows of all questions go through the model in
@@ -301,17 +301,18 @@ def answer(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[SquadE
 
 
 def evaluate(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[SquadExample],
-             max_length: int = MAX_LENGTH, batch_size: int = 32) -> dict[str, float]:
+             max_length: int = MAX_LENGTH, batch_size: int = 32, doc_stride: int = DOC_STRIDE) -> dict[str, float]:
     """SQuAD exact match and F1 of the best span of each question (an empty answer if none is valid)."""
-    predictions = [spans[0].text if spans else "" for spans in answer(model, tokenizer, examples, max_length,
-                                                                        batch_size)]
+    nbest = answer_questions(model, tokenizer, examples, max_length, batch_size, doc_stride)
+    predictions = [spans[0].text if spans else "" for spans in nbest]
     return squad_scores(predictions, [[text for text, _ in ex.answers] for ex in examples])
 
 
 def predict(model: nn.Module, tokenizer: BertTokenizer, question: str, context: str,
-            max_length: int = MAX_LENGTH, n_best: int = N_BEST) -> list[Span]:
+            max_length: int = MAX_LENGTH, doc_stride: int = DOC_STRIDE, n_best: int = N_BEST) -> list[Span]:
     """The n best answers to one question about one passage, best first."""
-    return answer(model, tokenizer, [SquadExample("", question, context)], max_length, n_best=n_best)[0]
+    example = SquadExample("", question, context)
+    return answer_questions(model, tokenizer, [example], max_length, doc_stride=doc_stride, n_best=n_best)[0]
 
 
 QA = Task(name="qa", model_cls=BertForQuestionAnswering, num_labels=2, labels=(), metric="f1", load=load,
