@@ -601,7 +601,7 @@ def mode_comparison(modes: Sequence[str], accuracy: Sequence[float], seconds: Se
     axes[0].set_ylim(0, 112)
     if chance is not None:
         axes[0].axhline(100 * chance, color="black", ls="--", lw=1.5, label=f"chance ({chance:.0%})")
-        axes[0].legend(loc="lower right", fontsize=11)
+        axes[0].legend(loc="upper right", fontsize=11)
     axes[2].set_yscale("log")
     axes[2].set_ylim(min(trainable) / 3, max(trainable) * 20)
     fig.suptitle(title)
