@@ -326,3 +326,215 @@ register("02.3", ValueExercise(
     "195bd099f587a07898b33436d18019f194d6ddcd4741733e4c41f4fb95d53a41",
     "按本节的公式：注意力 4 × (H·H + H)，两个 LayerNorm 各 2H，前馈 H·I + I 和 I·H + H；BERT-base: H = 768，I = 3072。",
     decimals=0))
+
+
+# ---- 08_sentence_classification ------------------------------------------------------------------------------
+def _confusion_accuracy(counts: torch.Tensor) -> torch.Tensor:
+    """viz.confusion_accuracy as a 0-d tensor, so that a float or a tensor answer is compared within atol."""
+    from .viz import confusion_accuracy
+
+    return torch.tensor(confusion_accuracy(counts))
+
+
+def _confusion_inputs(g: torch.Generator) -> tuple[torch.Tensor]:
+    C = int(torch.randint(2, 6, (1,), generator=g))
+    counts = torch.randint(0, 30, (C, C), generator=g)                       # (C, C): gold rows, predicted columns
+    return (counts + torch.diag(torch.randint(10, 60, (C,), generator=g)),)  # a fair classifier: a heavy diagonal
+
+
+def _cls_head_probabilities(hidden: torch.Tensor, pooler_weight: torch.Tensor, pooler_bias: torch.Tensor,
+                            classifier_weight: torch.Tensor, classifier_bias: torch.Tensor) -> torch.Tensor:
+    """The package's own head modules (BertForSequenceClassification's pooler and classifier) run with
+    these weights on hidden (B, T, H), then softmax: (B, C) class probabilities."""
+    from torch.func import functional_call
+
+    model = _tiny("classifier")
+    with torch.no_grad():
+        pooled = functional_call(model.bert.pooler, {"dense.weight": pooler_weight, "dense.bias": pooler_bias},
+                                 (hidden,))                                   # (B, H)
+        logits = functional_call(model.classifier, {"weight": classifier_weight, "bias": classifier_bias},
+                                 (pooled,))                                   # (B, C)
+    return logits.softmax(-1)
+
+
+def _cls_head_inputs(g: torch.Generator) -> tuple[torch.Tensor, ...]:
+    model = _tiny("classifier")
+    H, C = model.config.hidden_size, model.config.num_labels
+    B, T = (int(n) for n in torch.randint(1, 6, (2,), generator=g))
+    return (torch.randn(B, T, H, generator=g), 0.1 * torch.randn(H, H, generator=g), 0.1 * torch.randn(H, generator=g),
+            0.3 * torch.randn(C, H, generator=g), torch.randn(C, generator=g))
+
+
+register("08.1", FunctionExercise(
+    _confusion_accuracy, _confusion_inputs,
+    "行 (row) 是真实类别，列 (column) 是预测类别：对角线 (diagonal) 上是分对的样本。准确率 = 对角线之和 / 全部样本数；"
+    "不是各类召回率 (recall) 的平均。"))
+register("08.2", ValueExercise(
+    "b55c8909cb1ff44d34ecb7f00e32b1af95c753dd83fc8dc8f3178f9b3f30e695",
+    "冻结后只剩输出层 (H × 类别数 + 类别数)；pooler 是一个 H × H 的稠密层加 H 个偏置。MiniLM 的 H = 384，"
+    "蕴含任务有 3 类。可以用 freeze_encoder 再把 model.bert.pooler 的 requires_grad 打开来数一数。",
+    decimals=0))
+register("08.3", FunctionExercise(
+    _cls_head_probabilities, _cls_head_inputs,
+    "只取第 0 个位置 ([CLS]) 的向量：hidden[:, 0]；pooled = tanh(h W_p^T + b_p)；logits = pooled W_c^T + b_c；"
+    "最后对类别维做 softmax。"))
+
+
+# ---- 09_ner --------------------------------------------------------------------------------------------------
+NER_WORDS = ["Carlos", "Alcaraz", "beat", "Jannik", "Sinner", "in", "Paris"]          # exercise 09.3
+NER_GOLD = ["B-PER", "I-PER", "O", "B-PER", "I-PER", "O", "B-LOC"]
+NER_PREDICTED = ["B-PER", "I-PER", "O", "B-PER", "O", "O", "O"]
+
+
+def _align_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
+    """The package's tasks.ner.align_labels (imported when checked, like the other references)."""
+    from .tasks.ner import align_labels
+
+    return align_labels(word_ids, word_labels)
+
+
+def _word_ids_and_labels(g: torch.Generator) -> tuple[list[int | None], list[int]]:
+    """encode_words' word ids of a random sentence ([CLS], 1-4 sub-tokens per word, [SEP]) and a tag id per word."""
+    pieces = torch.randint(1, 5, (int(torch.randint(1, 12, (1,), generator=g)),), generator=g).tolist()
+    word_ids = [None] + [w for w, n in enumerate(pieces) for _ in range(n)] + [None]
+    return word_ids, torch.randint(0, 9, (len(pieces),), generator=g).tolist()
+
+
+def _count_entities(tags: list[str]) -> int:
+    """How many entities the package's tasks.ner.entities reads in a BIO tag sequence."""
+    from .tasks.ner import entities
+
+    return len(entities(tags))
+
+
+def _random_tags(g: torch.Generator) -> tuple[list[str]]:
+    """Any sequence of tags, ill-formed ones included (an I-X after O or after another type), as taggers emit."""
+    from .tasks.ner import TAGS
+
+    return ([TAGS[i] for i in torch.randint(0, len(TAGS), (int(torch.randint(0, 16, (1,), generator=g)),),
+                                            generator=g).tolist()],)
+
+
+register("09.1", FunctionExercise(
+    _align_labels, _word_ids_and_labels,
+    "word_ids 里 None 是 [CLS]/[SEP]；一个词的第一个子词 (first sub-token) 是 word_ids[k] 不等于 word_ids[k - 1] 的位置。"
+    "返回和 word_ids 一样长的 list：第一个子词放这个词的标签，其余位置放 -100。", trials=50))
+register("09.2", FunctionExercise(
+    _count_entities, _random_tags,
+    "不能只数 B-：模型也会输出不合规的序列。按 conlleval / seqeval 的读法：I-X 如果不是接在同类型 X 的实体后面，"
+    "它就开始一个新实体 (和 B-X 一样)；类型一变，前一个实体就结束。", trials=200))
+register("09.3", ValueExercise(
+    "43a60f81f44f4b356cff2ce4878b0ff7ee46663e67724628dba9cca08cffe971",
+    "先列出金标准 (gold) 和预测各有哪些实体 (类型, 起点, 终点)；只有类型和两端都对才算命中 (hit)。"
+    "precision = 命中 / 预测的实体数，recall = 命中 / 金标准实体数，F1 是两者的调和平均。保留 2 位小数。", decimals=2))
+
+
+# ---- 10_question_answering -----------------------------------------------------------------------------------
+def _best_span(start_logits: torch.Tensor, end_logits: torch.Tensor, max_answer_length: int) -> tuple[int, int]:
+    """tasks.qa.decode_spans on one window whose every token is one character of the passage."""
+    from .tasks.qa import decode_spans
+
+    T = len(start_logits)
+    best = decode_spans(start_logits[None], end_logits[None], [[(t, t + 1) for t in range(T)]], "x" * T,
+                        max_answer_length, n_best=1)[0]
+    return best.start_char, best.end_char - 1
+
+
+def _span_logits(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
+    T = int(torch.randint(2, 30, (1,), generator=g))
+    return torch.randn(T, generator=g), torch.randn(T, generator=g), int(torch.randint(1, 6, (1,), generator=g))
+
+
+register("10.1", FunctionExercise(
+    _best_span, _span_logits,
+    "在所有 i <= j 且 j - i + 1 <= max_answer_length 的 (i, j) 中找 start_logits[i] + end_logits[j] 最大的一对；"
+    "不能分别取两个 argmax (终点可能在起点之前)。返回 (i, j) 两个 int。"))
+register("10.2", ValueExercise(
+    "c2dbb120fe013a5ea2452c9586325d3843c66610880674aa37924e8f4ac01ec1",
+    "每个窗口放 256 - 问题词元数 - 3 个文本词元；窗口起点每次后移 128 个词元，直到某个窗口到达文本末尾。", decimals=0))
+
+
+# ---- 07_pretraining ------------------------------------------------------------------------------------------
+def _unigram_baseline(train_pairs: list, eval_pairs: list) -> torch.Tensor:
+    """pretraining.unigram_baseline as a 0-d tensor, so a float or a tensor answer is compared within atol."""
+    from .pretraining import unigram_baseline
+
+    return torch.tensor(unigram_baseline(train_pairs, eval_pairs), dtype=torch.float64)
+
+
+def _random_pairs(g: torch.Generator) -> tuple[list, list]:
+    """Train and eval NspPairs over a few words; which word is most frequent changes from trial to trial,
+    and a tie for the top is broken by one extra copy, so every correct answer agrees."""
+    from collections import Counter
+
+    from .pretraining import NspPair
+
+    words = ["the", "cat", "sat", "on", "mat", "and", "dog"]
+    weights = torch.tensor([8.0, 4, 3, 2, 2, 1, 1])[torch.randperm(len(words), generator=g)]
+
+    def segment() -> list[str]:
+        n = int(torch.randint(1, 12, (1,), generator=g))
+        return [words[i] for i in torch.multinomial(weights, n, replacement=True, generator=g)]
+
+    def pairs(n: int) -> list:
+        return [NspPair(segment(), segment(), bool(torch.rand(1, generator=g) < 0.5)) for _ in range(n)]
+
+    train, evaluation = pairs(int(torch.randint(3, 15, (1,), generator=g))), pairs(int(torch.randint(3, 15, (1,), generator=g)))
+    (top, n), *rest = Counter(t for p in train for t in (*p.tokens_a, *p.tokens_b)).most_common()
+    if rest and rest[0][1] == n:
+        train[0].tokens_a.append(top)
+    return train, evaluation
+
+
+register("07.1", ValueExercise(
+    "858360a4f594cb84b21f07038e23488cda27abb3e006fbe63ca5013e5023e546",
+    "词元位置总数 = 步数 × 每批序列数 × 每个序列的词元数；再除以语料的词数。保留 1 位小数。", decimals=1))
+register("07.2", FunctionExercise(
+    _unigram_baseline, _random_pairs,
+    "collections.Counter 数训练句子对里 tokens_a + tokens_b 的全部词元，most_common(1) 得到最常见的词元；"
+    "再数它在评估句子对的全部词元里出现了几次，除以评估词元总数。"))
+register("07.3", ValueExercise(
+    "70bf9a850d70219f7a6c225c4882c98e3f74550798a5791f8bc2877b5a39b64d",
+    "6 × N × D，N = 110 × 10**6，D = 10**6 × 256 × 512；1 EFLOP = 10**18 次浮点运算。保留 0 位小数。", decimals=0))
+
+
+# ---- 11_semantic_similarity ----------------------------------------------------------------------------------
+def _pool_inputs(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """hidden (B, T, H) and a right-padded 1/0 attention mask (B, T) with at least one real token per row."""
+    B, T, H = (int(torch.randint(lo, hi, (1,), generator=g)) for lo, hi in ((1, 5), (1, 9), (1, 7)))
+    lengths = torch.randint(1, T + 1, (B,), generator=g)
+    return torch.randn(B, T, H, generator=g), (torch.arange(T) < lengths[:, None]).long()
+
+
+def _mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    from .sentence_embeddings import mean_pool
+
+    return mean_pool(hidden, attention_mask)
+
+
+def _spearman(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """tasks.classification.spearman as a 0-d tensor (compared within atol)."""
+    from .tasks.classification import spearman
+
+    return torch.tensor(spearman(x, y), dtype=torch.float64)
+
+
+def _tied_scores(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two (N,) score vectors with many ties (x on a coarse grid, y in steps of 0.25 as gold scores are)."""
+    N = int(torch.randint(5, 40, (1,), generator=g))
+    x = torch.randint(0, 6, (N,), generator=g).float()
+    y = torch.round(20 * torch.rand(N, generator=g)) / 4
+    x[:2], y[:2] = torch.tensor([0.0, 5.0]), torch.tensor([0.0, 5.0])   # never constant
+    return x, y
+
+
+register("11.1", FunctionExercise(
+    _mean_pool, _pool_inputs,
+    "把掩码变成 (B, T, 1) 的浮点数，乘到 hidden 上，沿 T 求和，再除以每句真实词元的个数 (掩码沿 T 的和)。"))
+register("11.2", FunctionExercise(
+    _spearman, _tied_scores,
+    "名次 (rank) 从 1 开始；并列的值 (tie) 都取它们所占名次的平均，例如两个并列第 2 都记 2.5。"
+    "然后对两组名次算 Pearson：去均值后的点积 / 两个范数之积。"))
+register("11.3", ValueExercise(
+    "d639c6b5f1cbb9946dcf908d0a5d4cbdd90f1df0609b884d70e1797de89350ba",
+    "sentence_embeddings(model, tok, [句1, 句2]) 返回两个单位向量；余弦就是它们的点积。保留 2 位小数。", decimals=2))

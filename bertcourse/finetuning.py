@@ -64,9 +64,11 @@ def freeze_encoder(model: nn.Module) -> int:
 def build_model(task: Task, init: str | Path) -> tuple[nn.Module, BertTokenizer]:
     """The task's head model on a pretrained encoder, or on a randomly initialised one of the same shape."""
     extra = {"num_labels": task.num_labels} if task.num_labels else {}
+    # the same fresh weights (the whole random encoder, or the new head) in every run, whatever the caller's
+    # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells above
+    torch.manual_seed(0)
     if init == "random":
         directory = default_model_dir()
-        torch.manual_seed(0)  # the same random encoder in every run: comparisons differ by the init only
         model = task.model_cls(BertConfig.from_json(directory, **extra))
     else:
         directory = default_model_dir() if init == "pretrained" else Path(init)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 # notebook number -> what it must show; every check that applies runs anyway (a slider, a bertviz view)
-REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}}
+REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}, "10": {"qa question"}}
 RUN_ALL_TIMEOUT = 240_000  # ms: a notebook runs in about 60 s; the browser adds rendering on the same 2 cores
 
 pytestmark = pytest.mark.browser

@@ -314,3 +314,172 @@ def test_02_3_parameters_of_a_bert_base_block():
     assert check("02.3", count)
     norms = sum(p.numel() for name, p in block.named_parameters() if "LayerNorm" in name)
     assert not check("02.3", count - norms)
+
+
+# ---- 08_sentence_classification ------------------------------------------------------------------------------
+def test_08_1_accuracy_from_a_confusion_matrix():
+    def unfinished(counts):
+        raise NotImplementedError
+
+    assert check("08.1", lambda counts: counts.diagonal().sum() / counts.sum())
+    assert check("08.1", lambda counts: float(counts.trace()) / float(counts.sum()))           # a float is fine too
+    assert not check("08.1", lambda counts: (counts.diagonal() / counts.sum(1)).mean())         # mean recall
+    assert not check("08.1", lambda counts: counts[0, 0] / counts[0].sum())                    # one class only
+    assert not check("08.1", unfinished)
+
+
+def test_08_2_trainable_weights_of_a_frozen_encoder_with_a_trained_pooler():
+    from bertcourse import BertForSequenceClassification
+    from bertcourse.checkpoints import default_model_dir
+    from bertcourse.finetuning import freeze_encoder
+
+    with torch.device("meta"):
+        model = BertForSequenceClassification(BertConfig.from_json(default_model_dir(), num_labels=3))
+    head_only = freeze_encoder(model)
+    model.bert.pooler.requires_grad_(True)
+    with_pooler = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert with_pooler == head_only + sum(p.numel() for p in Pooler(model.config).parameters())
+    assert check("08.2", with_pooler)
+    assert not check("08.2", head_only)                                     # forgot the pooler
+    assert not check("08.2", with_pooler - model.config.hidden_size - 3)    # forgot the biases
+
+
+def test_08_3_cls_head_forward_by_hand():
+    def by_hand(hidden, pooler_weight, pooler_bias, classifier_weight, classifier_bias):
+        pooled = torch.tanh(hidden[:, 0] @ pooler_weight.T + pooler_bias)
+        return (pooled @ classifier_weight.T + classifier_bias).softmax(-1)
+
+    assert check("08.3", by_hand)
+    assert not check("08.3", lambda h, wp, bp, wc, bc: by_hand(h.mean(1, keepdim=True), wp, bp, wc, bc))  # mean pooling
+    assert not check("08.3", lambda h, wp, bp, wc, bc: ((h[:, 0] @ wp.T + bp) @ wc.T + bc).softmax(-1))  # no tanh
+    assert not check("08.3", lambda h, wp, bp, wc, bc: torch.tanh(h[:, 0] @ wp.T + bp) @ wc.T + bc)      # logits
+
+
+# ---- 09_ner --------------------------------------------------------------------------------------------------
+def first_piece_labels(word_ids, word_labels):
+    labels, previous = [], None
+    for w in word_ids:
+        labels.append(-100 if w is None or w == previous else word_labels[w])
+        previous = w
+    return labels
+
+
+def test_09_1_labels_on_first_sub_tokens():
+    assert check("09.1", first_piece_labels)
+    assert not check("09.1", lambda word_ids, labels: [-100 if w is None else labels[w] for w in word_ids])  # every piece
+    assert not check("09.1", lambda word_ids, labels: [0 if x == -100 else x for x in first_piece_labels(word_ids, labels)])
+
+
+def test_09_2_count_entities_like_seqeval():
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    assert check("09.2", lambda tags: len(get_entities(list(tags))))
+    assert not check("09.2", lambda tags: sum(t.startswith("B-") for t in tags))       # misses I-X after O
+
+
+def test_09_3_entity_f1_of_one_sentence():
+    from seqeval.metrics import accuracy_score, f1_score
+
+    from bertcourse.exercises import NER_GOLD, NER_PREDICTED, NER_WORDS
+
+    assert len(NER_WORDS) == len(NER_GOLD) == len(NER_PREDICTED)
+    assert check("09.3", f1_score([NER_GOLD], [NER_PREDICTED]))
+    assert not check("09.3", accuracy_score([NER_GOLD], [NER_PREDICTED]))             # token accuracy is not it
+
+
+# ---- 07_pretraining ------------------------------------------------------------------------------------------
+def test_07_1_epochs_of_bert_pretraining():
+    positions, words = 1_000_000 * 256 * 512, 3.3e9
+    assert check("07.1", positions / words)
+    assert not check("07.1", 1_000_000 * 256 * 128 / words)                   # the length-128 phase only
+
+
+def counted_baseline(train_pairs, eval_pairs):
+    """An independent unigram baseline: list.count instead of a Counter (the inputs have no ties at the top)."""
+    train = [t for p in train_pairs for t in p.tokens_a + p.tokens_b]
+    evaluation = [t for p in eval_pairs for t in p.tokens_a + p.tokens_b]
+    best = max(set(train), key=train.count)
+    return evaluation.count(best) / len(evaluation)
+
+
+def test_07_2_unigram_baseline():
+    assert check("07.2", counted_baseline)
+
+    def top_of_eval(train_pairs, eval_pairs):                                # peeks at the evaluation text
+        return counted_baseline(eval_pairs, eval_pairs)
+
+    def over_train_tokens(train_pairs, eval_pairs):                          # divides by the wrong count
+        train = [t for p in train_pairs for t in p.tokens_a + p.tokens_b]
+        evaluation = [t for p in eval_pairs for t in p.tokens_a + p.tokens_b]
+        return evaluation.count(max(set(train), key=train.count)) / len(train)
+
+    assert not check("07.2", top_of_eval)
+    assert not check("07.2", over_train_tokens)
+
+
+def test_07_3_flops_of_bert_pretraining():
+    N, D = 110e6, 1_000_000 * 256 * 512
+    assert check("07.3", 6 * N * D / 1e18)
+    assert not check("07.3", 2 * N * D / 1e18)                                 # forward pass only
+
+
+# ---- 11_semantic_similarity ----------------------------------------------------------------------------------
+def test_11_1_mean_pool():
+    def loop_mean(hidden, attention_mask):                                    # one sentence at a time
+        return torch.stack([h[m.bool()].mean(0) for h, m in zip(hidden, attention_mask)])
+
+    assert check("11.1", loop_mean)
+    assert not check("11.1", lambda hidden, attention_mask: hidden.mean(1))  # averages the padding in
+    assert not check("11.1", lambda hidden, attention_mask: hidden[:, 0])    # the [CLS] vector
+
+
+def test_11_2_spearman_with_ties():
+    from scipy.stats import pearsonr, spearmanr
+
+    assert check("11.2", lambda x, y: float(spearmanr(x.numpy(), y.numpy()).statistic))
+    assert not check("11.2", lambda x, y: float(pearsonr(x.numpy(), y.numpy()).statistic))
+
+    def ranks_without_ties(x, y):                                             # ties get different ranks
+        rx, ry = (v.argsort(stable=True).argsort().double() for v in (x, y))
+        return float(pearsonr(rx.numpy(), ry.numpy()).statistic)
+
+    assert not check("11.2", ranks_without_ties)
+
+
+def test_11_3_cosine_of_two_sentences():
+    from bertcourse.sentence_embeddings import sentence_embeddings
+
+    tok, model = BertTokenizer.from_pretrained(), load_pretrained()
+    plane, aeroplane, flute = sentence_embeddings(model, tok, ["A plane is taking off.", "An aeroplane is departing.",
+                                                                "A man is playing a flute."])
+    assert check("11.3", float(plane @ aeroplane))
+    assert not check("11.3", float(plane @ flute))
+
+
+# ---- 10_question_answering -----------------------------------------------------------------------------------
+def test_10_1_best_span_over_valid_start_end_pairs():
+    def brute_force(start, end, max_len):
+        pairs = [(i, j) for i in range(len(start)) for j in range(i, min(len(end), i + max_len))]
+        return max(pairs, key=lambda ij: float(start[ij[0]] + end[ij[1]]))
+
+    def two_argmaxes(start, end, max_len):  # may end before it starts, or run too long
+        return int(start.argmax()), int(end.argmax())
+
+    def unfinished(start, end, max_len):
+        raise NotImplementedError
+
+    assert check("10.1", brute_force)
+    assert not check("10.1", two_argmaxes)
+    assert not check("10.1", lambda s, e, m: brute_force(s, e, m + 1))      # off by one in the length
+    assert not check("10.1", unfinished)
+
+
+def test_10_2_windows_of_the_long_test_passage():
+    from bertcourse.tasks import qa
+
+    tok = BertTokenizer.from_pretrained()
+    long = max(qa.load("test"), key=lambda q: len(q.context))
+    n = len(qa.make_windows(tok, long.question, long.context, max_length=256, doc_stride=128))
+    assert check("10.2", n)
+    assert not check("10.2", n - 1)
+    assert not check("10.2", len(qa.make_windows(tok, long.question, long.context, max_length=128)))  # the notebook's

@@ -94,3 +94,18 @@ def test_train_size_trains_and_scores_on_the_first_examples():
     assert result.scores["train"] == pytest.approx(task.evaluate(result.model, result.tokenizer, first, 32, 64))
     with pytest.raises(ValueError, match="train_size 9999: the training split has 533 examples"):
         finetune(task, FinetuneConfig(train_size=9999, progress=False))
+
+
+def test_the_new_head_starts_the_same_whatever_the_random_state():
+    """A fine-tuning result must not depend on what the caller drew before (a notebook's earlier cells)."""
+    from bertcourse.finetuning import build_model
+
+    task = get_task("similarity")
+    heads = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        with pytest.warns(UserWarning, match="newly initialised"):
+            model, _ = build_model(task, "pretrained")
+        heads.append(model.classifier.weight)
+    torch.testing.assert_close(heads[0], heads[1])
+    assert heads[0].std() > 0                                                  # initialised, not zeros
