@@ -19,8 +19,8 @@ SETTINGS = {
     "sentiment": dict(epochs=3, max_length=64),
     "entailment": dict(epochs=4, max_length=96),
     "similarity": dict(epochs=4, max_length=96),
-    "ner": dict(epochs=4, max_length=96),
-    "qa": dict(epochs=3, max_length=192, batch_size=16),
+    "ner": dict(epochs=4, max_length=96, batch_size=16),
+    "qa": dict(epochs=1, max_length=128, batch_size=16),
 }
 MODES = (("pretrained", False), ("random", False), ("pretrained", True))
 OUT = Path(__file__).with_name("finetune_results.json")
