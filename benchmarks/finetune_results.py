@@ -11,10 +11,11 @@ import time
 import warnings
 from pathlib import Path
 
+from bertcourse import BertForSequenceClassification
 from bertcourse.finetuning import FinetuneConfig, finetune
 from bertcourse.tasks import get_task
 
-# per task: the settings of every run (the same for all three modes, so they differ by the init/freeze only)
+# per task: the settings of every run (the same for all modes, so they differ by the init/freeze/pooling only)
 SETTINGS = {
     "sentiment": dict(epochs=3, max_length=64),
     "entailment": dict(epochs=4, max_length=96),
@@ -22,16 +23,22 @@ SETTINGS = {
     "ner": dict(epochs=4, max_length=96, batch_size=16),
     "qa": dict(epochs=1, max_length=128, batch_size=16),
 }
-MODES = (("pretrained", False), ("random", False), ("pretrained", True))
+# (init, freeze, pooling); mean pooling only where the head reads one sentence vector
+MODES = (("pretrained", False, "cls"), ("random", False, "cls"), ("pretrained", True, "cls"),
+         ("pretrained", True, "mean"))
+COLUMNS = ("pretrained, fine-tuned", "random init, fine-tuned", "pretrained, frozen ([CLS])",
+           "pretrained, frozen (mean-pooled)")
 OUT = Path(__file__).with_name("finetune_results.json")
 
 
 def run(task_name: str) -> list[dict]:
     rows = []
-    for init, freeze in MODES:
-        result = finetune(task_name, FinetuneConfig(init=init, freeze=freeze, progress=False,
+    for init, freeze, pooling in MODES:
+        if pooling == "mean" and get_task(task_name).model_cls is not BertForSequenceClassification:
+            continue
+        result = finetune(task_name, FinetuneConfig(init=init, freeze=freeze, pooling=pooling, progress=False,
                                                     **SETTINGS[task_name]), splits=("train", "test"))
-        rows.append({"task": task_name, "init": init, "mode": "frozen" if freeze else "full",
+        rows.append({"task": task_name, "init": init, "mode": "frozen" if freeze else "full", "pooling": pooling,
                      "train": result.scores["train"], "test": result.scores["test"],
                      "seconds": round(result.seconds, 1), "steps": len(result.history.train["loss"]),
                      "trainable": result.trainable_parameters})
@@ -47,12 +54,12 @@ def percent(task_name: str, value: float) -> float:
 
 def table(rows: list[dict]) -> str:
     lines = ["All metrics x 100 on the shipped test split; training time in brackets.", "",
-             "| task | metric | pretrained, fine-tuned | random init, fine-tuned | pretrained, frozen (features) |",
-             "|---|---|---:|---:|---:|"]
+             "| task | metric | " + " | ".join(COLUMNS) + " |", "|---|---|" + "---:|" * len(COLUMNS)]
     for task_name in dict.fromkeys(r["task"] for r in rows):
         runs = [r for r in rows if r["task"] == task_name]
         for metric in (m for m in runs[0]["test"] if m != "per_type"):
             cells = [f"{percent(task_name, r['test'][metric]):.1f} ({r['seconds']:.0f} s)" for r in runs]
+            cells += ["n/a"] * (len(COLUMNS) - len(cells))          # no sentence vector to pool in NER and QA
             lines.append(f"| {task_name} | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

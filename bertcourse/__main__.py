@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import save_pretrained
-from .config import BertConfig
+from .config import POOLINGS, BertConfig
 from .data import load_corpus
 from .finetuning import FinetuneConfig, load_finetuned
 from .finetuning import finetune as run_finetune
@@ -88,9 +88,9 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
 
 def finetune(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Fine-tune one task and print its metric table (dev and test splits)."""
-    config = FinetuneConfig(init=args.init, freeze=args.freeze, data=args.data, epochs=args.epochs,
-                            batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
-                            seed=args.seed, device=args.device)
+    config = FinetuneConfig(init=args.init, freeze=args.freeze, pooling=args.pooling, data=args.data,
+                            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                            max_length=args.max_length, seed=args.seed, device=args.device)
     result = run_finetune(args.task, config, out=args.out)
     mode = "feature extraction (frozen encoder)" if args.freeze else "full fine-tuning"
     print(f"{args.task}: {args.init} init, {mode}, {result.trainable_parameters:,} trainable weights, "
@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(sst-2, mnli, rte, sts-b, conll2003, squad); default: the shipped teaching set")
     p.add_argument("--init", default="pretrained", help="pretrained (the packaged MiniLM), random, or a BERT directory")
     p.add_argument("--freeze", action="store_true", help="feature extraction: freeze the encoder, train the head")
+    p.add_argument("--pooling", choices=POOLINGS, default="cls", help="sentence tasks: the head reads the "
+                   "pooled [CLS] vector (BERT) or the mean of the token vectors (how MiniLM was trained)")
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None, help="default: 1e-4 (full), 1e-3 (frozen)")

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ACTIVATIONS = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}  # name -> F.gelu(approximate=)
+POOLINGS = ("cls", "mean")
 
 
 @dataclass
@@ -25,11 +26,16 @@ class BertConfig:
     pad_token_id: int = 0                 # id of [PAD]; its embedding row starts at zero
     num_labels: int = 2                   # outputs of a classification head (1 = regression)
     classifier_dropout: float | None = None  # dropout before a task head; None = hidden_dropout_prob
+    classifier_pooling: str = "cls"       # what a sentence head reads: "cls" = BERT's pooler (tanh dense on
+    #                                       [CLS]); "mean" = the mean of the real tokens' vectors, the sentence
+    #                                       vector sentence-transformers trained all-MiniLM-L6-v2 to produce
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_attention_heads "
                              f"{self.num_attention_heads}; choose a head count that divides it")
+        if self.classifier_pooling not in POOLINGS:
+            raise ValueError(f"classifier_pooling {self.classifier_pooling!r} is not known; use one of {POOLINGS}")
         if self.hidden_act not in ACTIVATIONS:
             raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; use one of {sorted(ACTIVATIONS)}")
 

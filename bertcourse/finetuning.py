@@ -15,6 +15,7 @@ from torch import nn
 
 from .checkpoints import default_model_dir, load_pretrained, save_pretrained
 from .config import BertConfig
+from .model import BertForSequenceClassification
 from .tasks import get_task
 from .tasks.common import Task, label_accuracy
 from .tokenizer import BertTokenizer
@@ -27,6 +28,7 @@ INITS = ("pretrained", "random")
 class FinetuneConfig:
     init: str = "pretrained"          # "pretrained" (packaged MiniLM), "random" (same shape, fresh), or a path
     freeze: bool = False              # feature extraction: train the head only
+    pooling: str = "cls"              # sentence tasks: the head reads "cls" (BERT's pooler) or "mean" (token mean)
     data: str | None = None           # None = the shipped teaching set; a directory or a benchmark name
     train_size: int | None = None     # train on the first N training examples only (a small labelled set)
     epochs: float = 3.0
@@ -61,9 +63,14 @@ def freeze_encoder(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def build_model(task: Task, init: str | Path) -> tuple[nn.Module, BertTokenizer]:
+def build_model(task: Task, init: str | Path, pooling: str = "cls") -> tuple[nn.Module, BertTokenizer]:
     """The task's head model on a pretrained encoder, or on a randomly initialised one of the same shape."""
     extra = {"num_labels": task.num_labels} if task.num_labels else {}
+    if pooling != "cls":
+        if task.model_cls is not BertForSequenceClassification:
+            raise ValueError(f"pooling={pooling!r}: only the sentence(-pair) tasks read one sentence vector; "
+                             f"{task.name} reads every token's vector, so leave pooling='cls'")
+        extra["classifier_pooling"] = pooling
     # the same fresh weights (the whole random encoder, or the new head) in every run, whatever the caller's
     # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells above
     torch.manual_seed(0)
@@ -95,7 +102,7 @@ def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | 
     """Train `task` and score it on `splits` with the task's standard metric; save to `out` if given."""
     config = config or FinetuneConfig()
     task = get_task(task) if isinstance(task, str) else task
-    model, tokenizer = build_model(task, config.init)
+    model, tokenizer = build_model(task, config.init, config.pooling)
     if config.max_length > model.config.max_position_embeddings:
         raise ValueError(f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} "
                          "positions; use a smaller max_length")

@@ -11,6 +11,7 @@ from .attention import additive_mask
 from .config import ACTIVATIONS, BertConfig
 from .embeddings import Embeddings
 from .encoder import Encoder
+from .sentence_embeddings import mean_pool
 
 Tensor = torch.Tensor
 LossTerms = dict[str, tuple[Tensor, Tensor]]  # name -> (sum of the losses, number of items they cover)
@@ -178,7 +179,8 @@ def _dropout(config: BertConfig) -> nn.Dropout:
 
 
 class BertForSequenceClassification(BertPreTrainedModel):
-    """Dense layer on the pooled [CLS] vector; num_labels=1 makes it a regression (similarity scores)."""
+    """Dense layer on the pooled [CLS] vector (or, with config.classifier_pooling="mean", on the mean of the
+    real tokens' vectors); num_labels=1 makes it a regression (similarity scores)."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -190,7 +192,12 @@ class BertForSequenceClassification(BertPreTrainedModel):
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
                 attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
-        logits = self.classifier(self.dropout(out.pooler_output))    # (B, num_labels)
+        if self.config.classifier_pooling == "mean":
+            mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
+            sentence = mean_pool(out.last_hidden_state, mask)          # (B, H)
+        else:
+            sentence = out.pooler_output                               # (B, H): tanh(dense([CLS]))
+        logits = self.classifier(self.dropout(sentence))              # (B, num_labels)
         terms = {}
         if labels is not None and self.config.num_labels == 1:        # regression: squared error
             errors = (logits.squeeze(-1).float() - labels.float()) ** 2

@@ -595,7 +595,7 @@ def mode_comparison(modes: Sequence[str], accuracy: Sequence[float], seconds: Se
         for x, value in enumerate(values):
             ax.annotate(fmt.format(value), (x, value), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=12)
-        ax.set_xticks(range(n), modes)
+        ax.set_xticks(range(n), [textwrap.fill(m, 12, break_on_hyphens=False) for m in modes])  # three bars to a panel still read
         ax.set_ylabel(ylabel)
         ax.margins(y=0.18)
     axes[0].set_ylim(0, 112)

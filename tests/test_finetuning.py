@@ -56,10 +56,11 @@ def test_bad_settings_are_explained(tmp_path):
 def test_command_line_finetunes_and_predicts(tmp_path, capsys):
     out = tmp_path / "sim"
     main(["finetune", "--task", "similarity", "--epochs", "0.1", "--batch-size", "16", "--max-length", "48",
-          "--freeze", "--out", str(out)])
+          "--freeze", "--pooling", "mean", "--out", str(out)])
     table = capsys.readouterr().out
     assert "feature extraction (frozen encoder)" in table and "pearson" in table and "spearman" in table
-    assert json.loads((out / "finetune.json").read_text())["config"]["freeze"] is True
+    settings = json.loads((out / "finetune.json").read_text())["config"]
+    assert settings["freeze"] is True and settings["pooling"] == "mean"
     main(["predict", "--model", str(out), "A plane is taking off.", "An aeroplane is departing."])
     score = float(capsys.readouterr().out)
     _, model, tok, _ = load_finetuned(out)
@@ -109,3 +110,14 @@ def test_the_new_head_starts_the_same_whatever_the_random_state():
         heads.append(model.classifier.weight)
     torch.testing.assert_close(heads[0], heads[1])
     assert heads[0].std() > 0                                                  # initialised, not zeros
+
+
+def test_mean_pooled_features_round_trip_and_apply_to_sentence_tasks_only(tmp_path):
+    result = finetune("sentiment", FinetuneConfig(freeze=True, pooling="mean", **QUICK), out=tmp_path / "mean",
+                      splits=("dev",))
+    assert result.model.config.classifier_pooling == "mean"
+    task, model, tok, _ = load_finetuned(tmp_path / "mean")
+    assert model.config.classifier_pooling == "mean"                       # saved in config.json, read back
+    assert task.evaluate(model, tok, task.load("dev"), QUICK["max_length"], 64) == pytest.approx(result.scores["dev"])
+    with pytest.raises(ValueError, match="pooling='mean': only the sentence\\(-pair\\) tasks"):
+        finetune("ner", FinetuneConfig(pooling="mean", **QUICK))

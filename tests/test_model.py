@@ -146,3 +146,29 @@ def test_bad_segments_and_masks_are_explained():
         model(ids, token_type_ids=torch.zeros(2, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="attention_mask shape"):
         model(ids, attention_mask=torch.ones(2, 6))
+
+
+def test_mean_pooling_head_reads_the_mean_of_the_real_tokens():
+    """classifier_pooling="mean": the dense layer reads the masked token mean (the sentence vector
+    all-MiniLM-L6-v2 was trained for), so padding a sentence does not change its logits."""
+    from bertcourse.sentence_embeddings import mean_pool
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig.tiny(vocab_size=80, classifier_pooling="mean")).eval()
+    ids = torch.randint(1, 80, (2, 7))
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3])
+    with torch.no_grad():
+        logits = model(ids, attention_mask=mask).logits                                  # (2, 2)
+        hidden = model.bert(ids, attention_mask=mask).last_hidden_state                  # (2, 7, H)
+        alone = model(ids[1:, :4]).logits                                                # no padding at all
+    torch.testing.assert_close(logits, model.classifier(mean_pool(hidden, mask)), atol=ATOL, rtol=0)
+    torch.testing.assert_close(logits[1:], alone, atol=ATOL, rtol=0)
+    cls = BertForSequenceClassification(BertConfig.tiny(vocab_size=80))
+    cls.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(cls(ids, attention_mask=mask).logits, logits, atol=1e-3)  # the pooler differs
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(ValueError, match="classifier_pooling 'max' is not known; use one of"):
+        BertConfig.tiny(classifier_pooling="max")
