@@ -18,7 +18,7 @@ from bertcourse.tasks import get_task
 # per task: the settings of every run (the same for all modes, so they differ by the init/freeze/pooling only)
 SETTINGS = {
     "sentiment": dict(epochs=3, max_length=64),
-    "entailment": dict(epochs=4, max_length=96),
+    "entailment": dict(epochs=10, max_length=96),
     "similarity": dict(epochs=4, max_length=96),
     "ner": dict(epochs=4, max_length=96, batch_size=16),
     "qa": dict(epochs=1, max_length=128, batch_size=16),
