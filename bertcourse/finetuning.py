@@ -72,16 +72,18 @@ def build_model(task: Task, init: str | Path, pooling: str = "cls") -> tuple[nn.
                              f"{task.name} reads every token's vector, so leave pooling='cls'")
         extra["classifier_pooling"] = pooling
     # the same fresh weights (the whole random encoder, or the new head) in every run, whatever the caller's
-    # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells above
-    torch.manual_seed(0)
+    # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells
+    # above; drawn from a forked generator, so the caller's own random stream goes on untouched
     if init == "random":
         directory = default_model_dir()
-        model = task.model_cls(BertConfig.from_json(directory, **extra))
     else:
         directory = default_model_dir() if init == "pretrained" else Path(init)
         if not directory.exists():
             raise FileNotFoundError(f"--init {init}: no such checkpoint; use one of {INITS} or a BERT directory")
-        model = load_pretrained(directory, task.model_cls, **extra)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = (task.model_cls(BertConfig.from_json(directory, **extra)) if init == "random"
+                 else load_pretrained(directory, task.model_cls, **extra))
     tokenizer = BertTokenizer.from_pretrained(directory if directory.is_dir() else directory.parent)
     return model, tokenizer
 

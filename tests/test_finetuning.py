@@ -112,6 +112,17 @@ def test_the_new_head_starts_the_same_whatever_the_random_state():
     assert heads[0].std() > 0                                                  # initialised, not zeros
 
 
+def test_build_model_leaves_the_callers_random_stream_alone():
+    from bertcourse.finetuning import build_model
+
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with pytest.warns(UserWarning, match="newly initialised"):
+        build_model(get_task("sentiment"), "pretrained")
+    torch.testing.assert_close(torch.rand(3), expected)   # the head's draws came from a forked generator
+
+
 def test_mean_pooled_features_round_trip_and_apply_to_sentence_tasks_only(tmp_path):
     result = finetune("sentiment", FinetuneConfig(freeze=True, pooling="mean", **QUICK), out=tmp_path / "mean",
                       splits=("dev",))
