@@ -336,6 +336,18 @@ def span_tokens(offsets: Sequence[tuple[int, int] | None], span: Span) -> tuple[
     return inside[0], inside[-1]
 
 
+FOCUS_TOKENS = 64  # tokens the explorer's chart shows at most: with more, their labels are too small to read
+
+
+def focus_range(n_tokens: int, span: tuple[int, int] | None, width: int = FOCUS_TOKENS) -> tuple[int, int]:
+    """[lo, hi): at most `width` tokens, centred on the span (from the start when there is none)."""
+    if n_tokens <= width:
+        return 0, n_tokens
+    centre = (span[0] + span[1]) // 2 if span else 0
+    lo = min(max(0, centre - width // 2), n_tokens - width)
+    return lo, lo + width
+
+
 class QAExplorer(widgets.VBox):
     """A passage and a question the student edits; the model's start/end probability bars and answer follow."""
 
@@ -349,6 +361,7 @@ class QAExplorer(widgets.VBox):
         self.answer = widgets.HTML(layout=widgets.Layout(height="40px"))
         self.chart = widgets.Image(format="png")
         self.result: QAView | None = None
+        self.shown = (0, 0)                       # the tokens [lo, hi) of the window that the chart draws
         for control in (self.context, self.question):
             control.observe(self.update, "value")
         super().__init__([self.context, self.question, self.answer,
@@ -367,9 +380,15 @@ class QAExplorer(widgets.VBox):
         best = (f"<b>{html.escape(view.best.text)}</b> (score s+e = {view.best.score:.2f})" if view.best
                 else "no valid span")
         self.answer.value = f"<div style='font-size:15px'>answer{cut}: {best}</div>"
-        figure = span_probabilities(view.start_probs, view.end_probs, view.tokens, predicted=view.best_tokens)
+        lo, hi = self.shown = focus_range(len(view.tokens), view.best_tokens)
+        predicted = (view.best_tokens[0] - lo, view.best_tokens[1] - lo) if view.best_tokens else None
+        title = None if hi - lo == len(view.tokens) else (
+            f"tokens {lo}-{hi - 1} of {len(view.tokens)}, around the answer; the others hold "
+            f"{1 - view.start_probs[lo:hi].sum().item():.0%} of P(start)")
+        figure = span_probabilities(view.start_probs[lo:hi], view.end_probs[lo:hi], view.tokens[lo:hi],
+                                    predicted=predicted, title=title)
         png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=55)
+        figure.savefig(png, format="png", dpi=80)
         plt.close(figure)
         self.chart.value = png.getvalue()
         self.result = view

@@ -309,6 +309,18 @@ def test_qa_explorer_redraws_when_the_question_or_passage_changes(qa_model):
     assert app.chart.value != chart
     app.context.value = " ".join([PASSAGE] * 12)              # too long for one window of 192 tokens
     assert app.result.windows > 1 and f"first of {app.result.windows} windows" in app.answer.value
+    lo, hi = app.shown                                        # the chart zooms in on the answer, legibly
+    first, last = app.result.best_tokens
+    assert hi - lo == 64 < len(app.result.tokens) and lo <= first <= last < hi
+
+
+def test_focus_range_keeps_the_span_inside_a_readable_slice():
+    from bertcourse.widgets import focus_range
+
+    assert focus_range(40, (3, 5)) == (0, 40)                       # short inputs are drawn whole
+    assert focus_range(192, None) == (0, 64)
+    assert focus_range(192, (100, 104)) == (70, 134)                # centred on the span
+    assert focus_range(192, (188, 190)) == (128, 192)               # clamped at the end
 
 
 def test_qa_explorer_reports_unusable_text_instead_of_raising(qa_model):
