@@ -74,12 +74,9 @@ def build_model(task: Task, init: str | Path, pooling: str = "cls") -> tuple[nn.
     # the same fresh weights (the whole random encoder, or the new head) in every run, whatever the caller's
     # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells
     # above; drawn from a forked generator, so the caller's own random stream goes on untouched
-    if init == "random":
-        directory = default_model_dir()
-    else:
-        directory = default_model_dir() if init == "pretrained" else Path(init)
-        if not directory.exists():
-            raise FileNotFoundError(f"--init {init}: no such checkpoint; use one of {INITS} or a BERT directory")
+    directory = default_model_dir() if init in INITS else Path(init)
+    if not directory.exists():
+        raise FileNotFoundError(f"--init {init}: no such checkpoint; use one of {INITS} or a BERT directory")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = (task.model_cls(BertConfig.from_json(directory, **extra)) if init == "random"
