@@ -71,6 +71,7 @@ if __name__ == "__main__":
     started = time.time()
     rows = [r for name in names for r in run(get_task(name).name)]
     rows += [r for r in previous if r["task"] not in names]
+    rows.sort(key=lambda r: list(SETTINGS).index(r["task"]))  # one order, whichever tasks were rerun
     OUT.write_text(json.dumps(rows, indent=1))
-    print(table(sorted(rows, key=lambda r: list(SETTINGS).index(r["task"]))))
+    print(table(rows))
     print(f"total {time.time() - started:.0f} s")
