@@ -15,13 +15,14 @@ from bertcourse import BertForSequenceClassification
 from bertcourse.finetuning import FinetuneConfig, finetune
 from bertcourse.tasks import get_task
 
-# per task: the settings of every run (the same for all modes, so they differ by the init/freeze/pooling only)
+# per task: the settings of every run (the same for all modes, so they differ by the init/freeze/pooling only;
+# a learning_rate here is for full fine-tuning, a head on frozen features keeps its own default)
 SETTINGS = {
     "sentiment": dict(epochs=3, max_length=64),
     "entailment": dict(epochs=10, max_length=96),
     "similarity": dict(epochs=4, max_length=96),
     "ner": dict(epochs=4, max_length=96, batch_size=16),
-    "qa": dict(epochs=1, max_length=128, batch_size=16),
+    "qa": dict(epochs=3, max_length=128, batch_size=16, learning_rate=2e-4),
 }
 # (init, freeze, pooling); mean pooling only where the head reads one sentence vector
 MODES = (("pretrained", False, "cls"), ("random", False, "cls"), ("pretrained", True, "cls"),
@@ -36,8 +37,9 @@ def run(task_name: str) -> list[dict]:
     for init, freeze, pooling in MODES:
         if pooling == "mean" and get_task(task_name).model_cls is not BertForSequenceClassification:
             continue
+        settings = {k: v for k, v in SETTINGS[task_name].items() if not (freeze and k == "learning_rate")}
         result = finetune(task_name, FinetuneConfig(init=init, freeze=freeze, pooling=pooling, progress=False,
-                                                    **SETTINGS[task_name]), splits=("train", "test"))
+                                                    **settings), splits=("train", "test"))
         rows.append({"task": task_name, "init": init, "mode": "frozen" if freeze else "full", "pooling": pooling,
                      "train": result.scores["train"], "test": result.scores["test"],
                      "seconds": round(result.seconds, 1), "steps": len(result.history.train["loss"]),
