@@ -30,7 +30,7 @@ def test_qa_answer_spans_match_their_contexts():
                     for answer in qa["answers"]:
                         start = answer["answer_start"]
                         assert context[start:start + len(answer["text"])] == answer["text"], qa["id"]
-    assert len(contexts) >= 80 and len(ids) >= 300
+    assert len(contexts) >= 170 and len(ids) >= 900
 
 
 def valid_bio(tags):
@@ -83,6 +83,6 @@ def test_similarity_scores_cover_the_scale():
 
 def test_pretraining_corpus():
     train, heldout = read_documents(DATA_DIR / "pretraining" / "train.txt"), read_documents(DATA_DIR / "pretraining" / "heldout.txt")
-    assert len(train) >= 320 and len(heldout) >= 40
-    assert sum(len(s.split()) for d in train for s in d) >= 45_000
+    assert len(train) >= 3000 and len(heldout) >= 180
+    assert sum(len(s.split()) for d in train for s in d) >= 350_000
     assert not {s for d in train for s in d} & {s for d in heldout for s in d}
