@@ -120,19 +120,45 @@ def lab(tmp_path_factory):
 
 
 def wait_for_server(runtime: Path, server: subprocess.Popen, log: Path, timeout: float = 60) -> str:
-    """The server writes jpserver-PID.json with its URL once it listens; then /api/status answers."""
+    """The server writes jpserver-PID.json with its URL once it listens; then /api/status answers.
+    The file is not written atomically: it may be seen empty or half-written, so read it until it parses."""
     deadline = time.monotonic() + timeout
     info = runtime / f"jpserver-{server.pid}.json"
     while time.monotonic() < deadline and server.poll() is None:
-        if info.is_file():
+        try:
             url = json.loads(info.read_text())["url"]
-            try:
-                urllib.request.urlopen(url + "api/status", timeout=5)
-                return url
-            except OSError:
-                pass
+            urllib.request.urlopen(url + "api/status", timeout=5)
+            return url
+        except (OSError, ValueError, KeyError):  # not there yet, half-written, or not listening yet
+            pass
         time.sleep(0.2)
     raise RuntimeError(f"JupyterLab did not start within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def test_waiting_for_the_server_survives_its_info_file_being_half_written(tmp_path):
+    """CI once read jpserver-PID.json while JupyterLab was still writing it (JSONDecodeError)."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    status = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=status.serve_forever, daemon=True).start()
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "status").write_text("{}")
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    info = tmp_path / f"jpserver-{server.pid}.json"
+    info.write_text("")                                          # seen empty first, then half-written
+    url = f"http://127.0.0.1:{status.server_address[1]}/"
+    later = threading.Timer(0.5, lambda: info.write_text('{"url": "' + url[:10]))
+    final = threading.Timer(1.0, lambda: info.write_text(json.dumps({"url": url})))
+    later.start(), final.start()
+    try:
+        log = tmp_path / "lab.log"
+        log.write_text("")
+        assert wait_for_server(tmp_path, server, log, timeout=20) == url
+    finally:
+        server.kill()
+        status.shutdown()
 
 
 def notebook_for(number: str) -> Path:
