@@ -170,12 +170,38 @@ def test_answer_labels_cover_the_answer_or_point_at_cls(tok):
 
 
 def test_features_collate_into_a_training_batch(tok, long_examples):
-    features = featurize(long_examples[:3], tok, max_length=64, doc_stride=32)
+    features = featurize(long_examples[:3], tok, max_length=64, doc_stride=32, unanswered_rate=1.0)
     batch = QA.collate(features)
     assert set(batch) == {"input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions"}
     assert batch["input_ids"].shape == (len(features), 64) and batch["start_positions"].shape == (len(features),)
     assert (batch["start_positions"] <= batch["end_positions"]).all()
     assert 0 < (batch["start_positions"] > 0).sum() < len(features)
+
+
+def test_training_keeps_every_answered_window_and_the_asked_share_of_the_others(tok):
+    """unanswered_rate=1.0 is run_squad.py (every window); below it, answerless windows are sampled,
+    repeatably, and a window that holds the answer is never dropped."""
+    examples = load("train")
+    every = [(w.input_ids, w.start_position, w.end_position) for ex in examples
+             for w in make_windows(tok, ex.question, ex.context, ex.answers[0], max_length=128)]
+    answered = [w for w in every if w[1] > 0]
+    n_unanswered = len(every) - len(answered)
+    assert n_unanswered > 1000
+
+    def kept(rate: float, seed: int = 0) -> list[tuple]:
+        return [(f["input_ids"], f["start_positions"], f["end_positions"])
+                for f in featurize(examples, tok, 128, unanswered_rate=rate, seed=seed)]
+
+    assert kept(1.0) == every
+    assert kept(0.0) == answered
+    quarter = kept(0.25)
+    assert [w for w in quarter if w[1] > 0] == answered
+    assert abs((len(quarter) - len(answered)) / n_unanswered - 0.25) < 0.04
+    assert kept(0.25) == quarter and kept(0.25, seed=1) != quarter
+    assert featurize(examples[:5], tok, 128) == featurize(examples[:5], tok, 128, unanswered_rate=qa.UNANSWERED_RATE)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"unanswered_rate={bad} .*choose a value in \[0, 1\]"):
+            featurize(examples[:2], tok, 128, unanswered_rate=bad)
 
 
 def test_question_too_long_is_refused(tok):
@@ -207,7 +233,7 @@ def test_qa_loss_ignores_answers_outside_a_window_as_the_reference_does(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every weight, the QA head included, must come from the checkpoint
         ours = load_pretrained(tmp_path, BertForQuestionAnswering)
-    features = featurize(long_examples[:2], tok, max_length=64, doc_stride=40)
+    features = featurize(long_examples[:2], tok, max_length=64, doc_stride=40, unanswered_rate=1.0)
     labels = [(f["start_positions"], f["end_positions"]) for f in features]
     assert (0, 0) in labels and any(s > 0 for s, _ in labels)  # windows with and without the answer
     batch = QA.collate(features)
@@ -372,7 +398,7 @@ def test_training_labels_and_decoding_agree(tok):
     torch.manual_seed(0)
     model = BertForQuestionAnswering(BertConfig.tiny(vocab_size=len(tok), hidden_size=32, num_attention_heads=2,
                                                      intermediate_size=64, max_position_embeddings=64))
-    features = featurize(examples, tok, max_length=64, doc_stride=32)
+    features = featurize(examples, tok, max_length=64, doc_stride=32, unanswered_rate=1.0)
     assert len(features) == 7 and sum(f["start_positions"] > 0 for f in features) == 2
     config = TrainingConfig(steps=40, batch_size=len(features), learning_rate=1e-2, progress=False)
     Trainer(model, features, QA.collate, config).fit()
