@@ -217,3 +217,20 @@ def unigram_baseline(train_pairs: list[NspPair], eval_pairs: list[NspPair]) -> f
     best = counts.most_common(1)[0][0]
     eval_tokens = [t for p in eval_pairs for t in (*p.tokens_a, *p.tokens_b)]
     return sum(t == best for t in eval_tokens) / len(eval_tokens)
+
+
+def best_threshold(scores: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """The cut t for which "score > t means True" agrees with the most labels: (t, its accuracy).
+
+    A one-number classifier, e.g. "B continues A when the cosine of their sentence vectors exceeds t":
+    it measures how much of a task a score already solves. Candidates are the midpoints between
+    neighbouring sorted scores, one cut below them all and one at the top (True / False everywhere)."""
+    scores, labels = torch.as_tensor(scores).float().flatten(), torch.as_tensor(labels).bool().flatten()
+    if scores.numel() == 0 or scores.numel() != labels.numel():
+        raise ValueError(f"need one label per score and at least one score; got {scores.numel()} scores "
+                         f"and {labels.numel()} labels")
+    ordered = scores.sort().values                                            # (N,)
+    cuts = torch.cat([ordered[:1] - 1, (ordered[1:] + ordered[:-1]) / 2, ordered[-1:]])   # (N + 1,)
+    accuracy = ((scores[None, :] > cuts[:, None]) == labels[None, :]).float().mean(1)      # (N + 1,)
+    best = int(accuracy.argmax())
+    return float(cuts[best]), float(accuracy[best])

@@ -802,7 +802,7 @@ def tagged_sentences(words: Sequence[Sequence[str]], predicted: Sequence[Sequenc
                 + "".join(rows) + "</table></div>")
 
 
-# ---- 07/11: pretraining and semantic similarity: 07_pretraining, 11_semantic_similarity ------------------------
+# ---- 06/07/11: pretraining and semantic similarity: 06_next_sentence, 07_pretraining, 11_semantic_similarity --
 # Crisp (not antialiased) text, and lines where a curve is noisy: the PNGs come out 3-6x smaller, under the
 # notebooks' 100 kB per output, and still read well on a projector.
 CRISP = {**PROJECTOR, "text.antialiased": False}
@@ -979,6 +979,31 @@ def score_scatter(gold: torch.Tensor, predictions: dict[str, torch.Tensor],
         ax.grid(alpha=0.3)
     return fig
 
+
+
+@plt.rc_context(CRISP)
+def score_histograms(scores: dict[str, torch.Tensor], threshold: float | None = None,
+                     xlabel: str = "score", title: str | None = None, bins: int = 30) -> Figure:
+    """Overlaid histograms of one score for each class (e.g. IsNext vs NotNext), with the cut that
+    separates them best: how far apart the classes lie is what a one-threshold classifier can use."""
+    if not scores or any(torch.as_tensor(v).numel() == 0 for v in scores.values()):
+        raise ValueError("pass {class name: its scores}, each with at least one score")
+    values = {name: torch.as_tensor(v).detach().float().flatten() for name, v in scores.items()}
+    every = torch.cat(list(values.values()))
+    edges = torch.linspace(float(every.min()), float(every.max()), bins + 1).numpy()
+    fig = Figure(figsize=(8.5, 4.6), dpi=80, layout="constrained")
+    ax = fig.subplots()
+    for k, (name, v) in enumerate(values.items()):
+        ax.hist(v.numpy(), bins=edges, alpha=0.55, color=plt.get_cmap("tab10")(k), label=f"{name} ({len(v)})")
+    if threshold is not None:
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=2, label=f"threshold {threshold:.2f}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("number of examples")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=11)
+    ax.grid(alpha=0.3)
+    return fig
 
 # ---- 10: question answering: 10_question_answering ---------------------------------------------------------
 SPAN_COLOURS = {"gold": "tab:green", "predicted": "tab:orange"}

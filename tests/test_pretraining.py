@@ -167,3 +167,25 @@ def test_train_wordpiece_learns_a_loadable_vocabulary(tmp_path):
     again = BertTokenizer.from_pretrained(tmp_path)
     sentence = "The farmers moved their sheep to higher fields."
     assert again.tokenize(sentence) == a.tokenize(sentence) and "[UNK]" not in a.tokenize(sentence)
+
+
+def test_best_threshold_is_the_most_accurate_cut_by_brute_force():
+    from bertcourse.pretraining import best_threshold
+
+    g = torch.Generator().manual_seed(0)
+    for n in (1, 2, 7, 40):
+        scores = torch.randn(n, generator=g)
+        labels = scores + 0.8 * torch.randn(n, generator=g) > 0        # noisy: no cut is perfect
+        cut, accuracy = best_threshold(scores, labels)
+        assert accuracy == pytest.approx(((scores > cut) == labels).float().mean().item())
+        # every possible split of the sorted scores, predicting True above it
+        brute = max(((scores > t) == labels).float().mean().item() for t in [scores.min().item() - 1, *scores.tolist()])
+        assert accuracy == pytest.approx(brute)
+    cut, accuracy = best_threshold(torch.tensor([0.1, 0.2, 0.8, 0.9]), torch.tensor([False, False, True, True]))
+    assert accuracy == 1.0 and cut == pytest.approx(0.5)
+    assert best_threshold(torch.tensor([0.3, 0.4]), torch.tensor([True, True]))[1] == 1.0    # all True: cut below all
+    assert best_threshold(torch.tensor([0.3, 0.4]), torch.tensor([False, False]))[1] == 1.0  # all False: cut at the top
+    with pytest.raises(ValueError, match="one label per score"):
+        best_threshold(torch.tensor([0.1, 0.2]), torch.tensor([True]))
+    with pytest.raises(ValueError, match="at least one score"):
+        best_threshold(torch.tensor([]), torch.tensor([]))

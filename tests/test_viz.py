@@ -684,3 +684,19 @@ def test_span_probabilities_explains_bad_input():
         viz.span_probabilities(softmax_rows(4), softmax_rows(4), ["a"] * 3)
     with pytest.raises(ValueError, match="gold span"):
         viz.span_probabilities(softmax_rows(4), softmax_rows(4), ["a"] * 4, gold=(3, 1))
+
+
+def test_score_histograms_one_histogram_per_class_and_the_threshold_line():
+    scores = {"IsNext": torch.tensor([0.5, 0.6, 0.7, 0.9]), "NotNext": torch.tensor([0.0, 0.1, 0.2])}
+    fig = viz.score_histograms(scores, threshold=0.35, xlabel="cosine(A, B)", title="t")
+    ax = fig.axes[0]
+    heights = {}
+    for p in ax.patches:
+        heights.setdefault(p.get_facecolor()[:3], []).append(p.get_height())
+    assert sorted(sum(h) for h in heights.values()) == [3, 4]          # every score counted once, per class
+    assert [line.get_xdata()[0] for line in ax.lines] == [0.35]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert set(labels) == {"threshold 0.35", "IsNext (4)", "NotNext (3)"}
+    assert ax.get_xlabel() == "cosine(A, B)" and ax.get_ylabel() == "number of examples"
+    with pytest.raises(ValueError, match="at least one score"):
+        viz.score_histograms({"IsNext": torch.tensor([])})
