@@ -46,3 +46,14 @@ def sentence_embeddings(model: nn.Module, tokenizer: BertTokenizer, texts: str |
         vectors.append(mean_pool(hidden.float(), mask).cpu())                        # (B, H)
     out = torch.cat(vectors)                                                          # (N, H)
     return F.normalize(out, dim=-1) if normalize else out
+
+
+def pair_cosines(model: nn.Module, tokenizer: BertTokenizer, texts: Sequence[str], pairs: Sequence[str],
+                 **kw) -> Tensor:
+    """Cosine similarity of each text with its pair, (N,): each side encoded on its own (a bi-encoder),
+    so nothing is trained and nothing lets one side see the other. Keywords go to sentence_embeddings."""
+    if isinstance(texts, str) or isinstance(pairs, str) or len(texts) != len(pairs):
+        raise ValueError(f"need two lists of the same length (text i goes with pair i); got "
+                         f"{'a string' if isinstance(texts, str) else len(texts)} and "
+                         f"{'a string' if isinstance(pairs, str) else len(pairs)}")
+    return (sentence_embeddings(model, tokenizer, texts, **kw) * sentence_embeddings(model, tokenizer, pairs, **kw)).sum(-1)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bertcourse import BertForSequenceClassification, BertTokenizer, load_pretrained
-from bertcourse.sentence_embeddings import mean_pool, sentence_embeddings
+from bertcourse.sentence_embeddings import mean_pool, pair_cosines, sentence_embeddings
 
 TEXTS = ["A man is playing a guitar.",
          "Someone plays an acoustic guitar on a stage while the audience claps along.",
@@ -80,3 +80,16 @@ def test_bad_input_is_explained(minilm):
     for bad in ([], [1, 2], None):
         with pytest.raises(ValueError, match="non-empty list of strings"):
             sentence_embeddings(*minilm, bad)
+
+
+def test_pair_cosines_encode_each_side_alone_and_take_the_cosine(minilm):
+    texts, pairs = TEXTS[:2], TEXTS[2:4]
+    expected = torch.nn.functional.cosine_similarity(
+        torch.cat([sentence_embeddings(*minilm, t) for t in texts]),        # each sentence on its own
+        torch.cat([sentence_embeddings(*minilm, p) for p in pairs]))
+    torch.testing.assert_close(pair_cosines(*minilm, texts, pairs), expected, atol=1e-5, rtol=1e-4)
+    assert pair_cosines(*minilm, [TEXTS[0]], [TEXTS[0]]).item() == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="same length"):
+        pair_cosines(*minilm, TEXTS[:2], TEXTS[:1])
+    with pytest.raises(ValueError, match="a string"):
+        pair_cosines(*minilm, TEXTS[0], TEXTS[1])
