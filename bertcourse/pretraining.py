@@ -223,14 +223,18 @@ def best_threshold(scores: torch.Tensor, labels: torch.Tensor) -> tuple[float, f
     """The cut t for which "score > t means True" agrees with the most labels: (t, its accuracy).
 
     A one-number classifier, e.g. "B continues A when the cosine of their sentence vectors exceeds t":
-    it measures how much of a task a score already solves. Candidates are the midpoints between
-    neighbouring sorted scores, one cut below them all and one at the top (True / False everywhere)."""
+    it measures how much of a task a score already solves. Sorted once, every cut is scored at once:
+    below all the scores, between two different neighbours, or at the top (True / False everywhere)."""
     scores, labels = torch.as_tensor(scores).float().flatten(), torch.as_tensor(labels).bool().flatten()
     if scores.numel() == 0 or scores.numel() != labels.numel():
         raise ValueError(f"need one label per score and at least one score; got {scores.numel()} scores "
                          f"and {labels.numel()} labels")
-    ordered = scores.sort().values                                            # (N,)
-    cuts = torch.cat([ordered[:1] - 1, (ordered[1:] + ordered[:-1]) / 2, ordered[-1:]])   # (N + 1,)
-    accuracy = ((scores[None, :] > cuts[:, None]) == labels[None, :]).float().mean(1)      # (N + 1,)
-    best = int(accuracy.argmax())
-    return float(cuts[best]), float(accuracy[best])
+    order = scores.argsort()
+    s, y = scores[order], labels[order].float()                            # (N,) ascending
+    zero = torch.zeros(1)
+    # cut k predicts False for the k lowest scores and True for the rest: (N + 1,) correct answers
+    correct = torch.cat([zero, (1 - y).cumsum(0)]) + torch.cat([y.flip(0).cumsum(0).flip(0), zero])
+    cuts = torch.cat([s[:1] - 1, (s[1:] + s[:-1]) / 2, s[-1:]])            # (N + 1,)
+    valid = torch.cat([torch.tensor([True]), s[1:] > s[:-1], torch.tensor([True])])  # no cut inside a tie
+    best = int(correct.masked_fill(~valid, -1).argmax())
+    return float(cuts[best]), float(correct[best] / len(s))

@@ -980,7 +980,6 @@ def score_scatter(gold: torch.Tensor, predictions: dict[str, torch.Tensor],
     return fig
 
 
-
 @plt.rc_context(CRISP)
 def score_histograms(scores: dict[str, torch.Tensor], threshold: float | None = None,
                      xlabel: str = "score", title: str | None = None, bins: int = 30) -> Figure:
@@ -1004,6 +1003,7 @@ def score_histograms(scores: dict[str, torch.Tensor], threshold: float | None = 
     ax.legend(fontsize=11)
     ax.grid(alpha=0.3)
     return fig
+
 
 # ---- 10: question answering: 10_question_answering ---------------------------------------------------------
 SPAN_COLOURS = {"gold": "tab:green", "predicted": "tab:orange"}

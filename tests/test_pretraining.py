@@ -185,6 +185,8 @@ def test_best_threshold_is_the_most_accurate_cut_by_brute_force():
     assert accuracy == 1.0 and cut == pytest.approx(0.5)
     assert best_threshold(torch.tensor([0.3, 0.4]), torch.tensor([True, True]))[1] == 1.0    # all True: cut below all
     assert best_threshold(torch.tensor([0.3, 0.4]), torch.tensor([False, False]))[1] == 1.0  # all False: cut at the top
+    cut, accuracy = best_threshold(torch.tensor([0.1, 0.3, 0.3, 0.3]), torch.tensor([False, True, True, False]))
+    assert (cut, accuracy) == (pytest.approx(0.2), 0.75)                    # tied scores get one answer
     with pytest.raises(ValueError, match="one label per score"):
         best_threshold(torch.tensor([0.1, 0.2]), torch.tensor([True]))
     with pytest.raises(ValueError, match="at least one score"):
