@@ -24,18 +24,20 @@ SETTINGS = {
     "ner": dict(epochs=4, max_length=96, batch_size=16),
     "qa": dict(epochs=2.2, max_length=128, batch_size=16, learning_rate=2e-4),
 }
-# (init, freeze, pooling); mean pooling only where the head reads one sentence vector
+# (init, freeze, pooling); mean pooling only where the head reads one sentence vector, the bi-encoder on pairs only
 MODES = (("pretrained", False, "cls"), ("random", False, "cls"), ("pretrained", True, "cls"),
-         ("pretrained", True, "mean"))
+         ("pretrained", True, "mean"), ("pretrained", True, "bi-encoder"))
 COLUMNS = ("pretrained, fine-tuned", "random init, fine-tuned", "pretrained, frozen ([CLS])",
-           "pretrained, frozen (mean-pooled)")
+           "pretrained, frozen (mean-pooled)", "pretrained, frozen (bi-encoder)")
 OUT = Path(__file__).with_name("finetune_results.json")
 
 
 def run(task_name: str) -> list[dict]:
     rows = []
     for init, freeze, pooling in MODES:
-        if pooling == "mean" and get_task(task_name).model_cls is not BertForSequenceClassification:
+        task = get_task(task_name)
+        if (pooling == "mean" and task.model_cls is not BertForSequenceClassification
+                or pooling == "bi-encoder" and not getattr(task, "pair", False)):
             continue
         settings = {k: v for k, v in SETTINGS[task_name].items() if not (freeze and k == "learning_rate")}
         result = finetune(task_name, FinetuneConfig(init=init, freeze=freeze, pooling=pooling, progress=False,
@@ -61,7 +63,7 @@ def table(rows: list[dict]) -> str:
         runs = [r for r in rows if r["task"] == task_name]
         for metric in (m for m in runs[0]["test"] if m != "per_type"):
             cells = [f"{percent(task_name, r['test'][metric]):.1f} ({r['seconds']:.0f} s)" for r in runs]
-            cells += ["n/a"] * (len(COLUMNS) - len(cells))          # no sentence vector to pool in NER and QA
+            cells += ["n/a"] * (len(COLUMNS) - len(cells))          # no sentence vector (NER, QA), no pair
             lines.append(f"| {task_name} | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

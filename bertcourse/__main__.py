@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default="pretrained", help="pretrained (the packaged MiniLM), random, or a BERT directory")
     p.add_argument("--freeze", action="store_true", help="feature extraction: freeze the encoder, train the head")
     p.add_argument("--pooling", choices=POOLINGS, default="cls", help="sentence tasks: the head reads the "
-                   "pooled [CLS] vector (BERT) or the mean of the token vectors (how MiniLM was trained)")
+                   "pooled [CLS] vector (BERT) or the mean of the token vectors (how MiniLM was trained); pair tasks "
+                   "also bi-encoder: each sentence encoded on its own (Sentence-BERT)")
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None, help="default: 1e-4 (full), 1e-3 (frozen)")

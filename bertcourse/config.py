@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ACTIVATIONS = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}  # name -> F.gelu(approximate=)
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "bi-encoder")
 
 
 @dataclass
@@ -28,7 +28,8 @@ class BertConfig:
     classifier_dropout: float | None = None  # dropout before a task head; None = hidden_dropout_prob
     classifier_pooling: str = "cls"       # what a sentence head reads: "cls" = BERT's pooler (tanh dense on
     #                                       [CLS]); "mean" = the mean of the real tokens' vectors, the sentence
-    #                                       vector sentence-transformers trained all-MiniLM-L6-v2 to produce
+    #                                       vector sentence-transformers trained all-MiniLM-L6-v2 to produce;
+    #                                       "bi-encoder" (pairs) = each sentence encoded on its own, mean-pooled
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_attention_heads:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -28,7 +29,8 @@ INITS = ("pretrained", "random")
 class FinetuneConfig:
     init: str = "pretrained"          # "pretrained" (packaged MiniLM), "random" (same shape, fresh), or a path
     freeze: bool = False              # feature extraction: train the head only
-    pooling: str = "cls"              # sentence tasks: the head reads "cls" (BERT's pooler) or "mean" (token mean)
+    pooling: str = "cls"              # sentence tasks: the head reads "cls" (BERT's pooler) or "mean" (token mean);
+    #                                   pair tasks also "bi-encoder" (each sentence encoded alone, Sentence-BERT)
     data: str | None = None           # None = the shipped teaching set; a directory or a benchmark name
     train_size: int | None = None     # train on the first N training examples only (a small labelled set)
     epochs: float = 3.0
@@ -70,6 +72,9 @@ def build_model(task: Task, init: str | Path, pooling: str = "cls") -> tuple[nn.
         if task.model_cls is not BertForSequenceClassification:
             raise ValueError(f"pooling={pooling!r}: only the sentence(-pair) tasks read one sentence vector; "
                              f"{task.name} reads every token's vector, so leave pooling='cls'")
+        if pooling == "bi-encoder" and not getattr(task, "pair", False):
+            raise ValueError(f"pooling='bi-encoder' encodes the two sentences of a pair on their own; {task.name} "
+                             "reads one sentence, so use 'cls' or 'mean'")
         extra["classifier_pooling"] = pooling
     # the same fresh weights (the whole random encoder, or the new head) in every run, whatever the caller's
     # random state: comparisons differ by the init only, and a notebook's result does not depend on its cells
@@ -106,8 +111,9 @@ def finetune(task: str | Task, config: FinetuneConfig | None = None, out: str | 
         raise ValueError(f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} "
                          "positions; use a smaller max_length")
     trainable = freeze_encoder(model) if config.freeze else sum(p.numel() for p in model.parameters())
-    train = task.featurize(load_split(task, "train", config), tokenizer, config.max_length)
-    dev = task.featurize(task.load("dev", config.data), tokenizer, config.max_length)
+    featurize = partial(task.featurize, bi_encoder=True) if config.pooling == "bi-encoder" else task.featurize
+    train = featurize(load_split(task, "train", config), tokenizer, config.max_length)
+    dev = featurize(task.load("dev", config.data), tokenizer, config.max_length)
     steps = max(1, round(config.epochs * (len(train) // min(config.batch_size, len(train)))))
     lr = config.learning_rate or (1e-3 if config.freeze else 1e-4)
     trainer = Trainer(model, train, task.collate, TrainingConfig(

@@ -180,24 +180,55 @@ def _dropout(config: BertConfig) -> nn.Dropout:
 
 class BertForSequenceClassification(BertPreTrainedModel):
     """Dense layer on the pooled [CLS] vector (or, with config.classifier_pooling="mean", on the mean of the
-    real tokens' vectors); num_labels=1 makes it a regression (similarity scores)."""
+    real tokens' vectors); num_labels=1 makes it a regression (similarity scores).
+
+    classifier_pooling="bi-encoder" reads a sentence pair as two separate inputs (Sentence-BERT): each
+    sentence is encoded on its own and mean-pooled to a unit vector, u and v. Classes are read off
+    [u, v, |u - v|, u * v] (InferSent's features); a score is an affine function of cos(u, v), the
+    similarity such a checkpoint was trained to produce. Nothing lets one sentence attend to the other,
+    which is what makes frozen features of a pair meaningful."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.bert = BertModel(config)
         self.dropout = _dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        features = config.hidden_size
+        if config.classifier_pooling == "bi-encoder":
+            features = 1 if config.num_labels == 1 else 4 * config.hidden_size
+        self.classifier = nn.Linear(features, config.num_labels)
         self.init_weights(self.classifier)
+        if features == 1:
+            nn.init.ones_(self.classifier.weight)  # a score starts as the plain cosine, not at a random sign
+
+    def sentence_vector(self, input_ids: Tensor, attention_mask: Tensor | None, **kw) -> tuple[Tensor, object]:
+        """(B, H) unit mean-pooled vector of sentences encoded on their own, and the encoder's output."""
+        out = self.bert(input_ids, None, attention_mask, **kw)
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
+        return F.normalize(mean_pool(out.last_hidden_state, mask), dim=-1), out
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
-                attention_mask: Tensor | None = None, labels: Tensor | None = None, **kw) -> HeadOutput:
-        out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
-        if self.config.classifier_pooling == "mean":
-            mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
-            sentence = mean_pool(out.last_hidden_state, mask)          # (B, H)
+                attention_mask: Tensor | None = None, labels: Tensor | None = None,
+                pair_input_ids: Tensor | None = None, pair_attention_mask: Tensor | None = None,
+                **kw) -> HeadOutput:
+        pooling = self.config.classifier_pooling
+        if pooling == "bi-encoder":
+            if pair_input_ids is None:
+                raise ValueError("classifier_pooling='bi-encoder' encodes the two sentences on their own: pass the "
+                                 "second one as pair_input_ids (and pair_attention_mask)")
+            u, out = self.sentence_vector(input_ids, attention_mask, **kw)            # (B, H); out: sentence 1
+            v, _ = self.sentence_vector(pair_input_ids, pair_attention_mask, **kw)     # (B, H)
+            if self.config.num_labels == 1:
+                features = (u * v).sum(-1, keepdim=True)                              # (B, 1): cos(u, v)
+            else:
+                features = self.dropout(torch.cat([u, v, (u - v).abs(), u * v], -1))  # (B, 4H)
         else:
-            sentence = out.pooler_output                               # (B, H): tanh(dense([CLS]))
-        logits = self.classifier(self.dropout(sentence))              # (B, num_labels)
+            out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
+            if pooling == "mean":
+                mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
+                features = self.dropout(mean_pool(out.last_hidden_state, mask))   # (B, H)
+            else:
+                features = self.dropout(out.pooler_output)                        # (B, H): tanh(dense([CLS]))
+        logits = self.classifier(features)                                        # (B, num_labels)
         terms = {}
         if labels is not None and self.config.num_labels == 1:        # regression: squared error
             errors = (logits.squeeze(-1).float() - labels.float()) ** 2

@@ -132,3 +132,25 @@ def test_mean_pooled_features_round_trip_and_apply_to_sentence_tasks_only(tmp_pa
     assert task.evaluate(model, tok, task.load("dev"), QUICK["max_length"], 64) == pytest.approx(result.scores["dev"])
     with pytest.raises(ValueError, match="pooling='mean': only the sentence\\(-pair\\) tasks"):
         finetune("ner", FinetuneConfig(pooling="mean", **QUICK))
+
+
+def test_frozen_bi_encoder_trains_its_small_head_round_trips_and_predicts(tmp_path):
+    """Feature extraction on pairs: each sentence encoded alone; for similarity the head is a*cos(u, v) + b."""
+    result = finetune("similarity", FinetuneConfig(freeze=True, pooling="bi-encoder", **QUICK), out=tmp_path / "bi",
+                      splits=("test",))
+    assert result.trainable_parameters == 2 and result.model.config.classifier_pooling == "bi-encoder"
+    task, model, tok, _ = load_finetuned(tmp_path / "bi")
+    assert model.config.classifier_pooling == "bi-encoder"                 # saved in config.json, read back
+    test = task.load("test")
+    assert task.evaluate(model, tok, test, QUICK["max_length"], 64) == pytest.approx(result.scores["test"])
+    assert result.scores["test"]["pearson"] > 0.6   # the frozen MiniLM's cosine already tracks human scores
+    a, b = "A man is playing a guitar.", "Someone plays the guitar."
+    assert task.predict(model, tok, a, b) > task.predict(model, tok, a, "The stock market fell on Monday.")
+    with pytest.raises(ValueError, match="pooling='bi-encoder' encodes the two sentences of a pair"):
+        finetune("sentiment", FinetuneConfig(pooling="bi-encoder", **QUICK))
+    entailment = get_task("entailment")
+    features = entailment.featurize(entailment.load("dev")[:2], tok, 32, bi_encoder=True)
+    assert set(features[0]) == {"input_ids", "attention_mask", "pair_input_ids", "pair_attention_mask", "labels"}
+    assert features[0]["input_ids"] == tok.encode(entailment.load("dev")[0].text, max_length=32).input_ids
+    with pytest.raises(ValueError, match="a bi-encoder reads sentence pairs"):
+        get_task("sentiment").featurize(get_task("sentiment").load("dev")[:2], tok, 32, bi_encoder=True)

@@ -169,6 +169,33 @@ def test_mean_pooling_head_reads_the_mean_of_the_real_tokens():
         assert not torch.allclose(cls(ids, attention_mask=mask).logits, logits, atol=1e-3)  # the pooler differs
 
 
+
+def test_bi_encoder_head_reads_each_sentence_alone():
+    """classifier_pooling="bi-encoder": u and v are the unit mean-pooled vectors of the two sentences, each
+    encoded on its own; classes read [u, v, |u - v|, u * v], a score is an affine function of cos(u, v)."""
+    import torch.nn.functional as F
+
+    from bertcourse.sentence_embeddings import mean_pool
+
+    torch.manual_seed(0)
+    ids, pair = torch.randint(1, 80, (2, 7)), torch.randint(1, 80, (2, 5))
+    mask, pair_mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3]), torch.tensor([[1] * 5, [1] * 2 + [0] * 3])
+    for num_labels in (3, 1):
+        model = BertForSequenceClassification(BertConfig.tiny(vocab_size=80, classifier_pooling="bi-encoder",
+                                                              num_labels=num_labels)).eval()
+        with torch.no_grad():
+            logits = model(ids, attention_mask=mask, pair_input_ids=pair, pair_attention_mask=pair_mask).logits
+            u = F.normalize(mean_pool(model.bert(ids, attention_mask=mask).last_hidden_state, mask), dim=-1)
+            v = F.normalize(mean_pool(model.bert(pair, attention_mask=pair_mask).last_hidden_state, pair_mask), dim=-1)
+            alone = model(ids[1:, :4], pair_input_ids=pair[1:, :2]).logits           # no padding at all
+        features = (u * v).sum(-1, keepdim=True) if num_labels == 1 else torch.cat([u, v, (u - v).abs(), u * v], -1)
+        assert model.classifier.in_features == features.shape[-1]
+        torch.testing.assert_close(logits, model.classifier(features), atol=ATOL, rtol=0)
+        torch.testing.assert_close(logits[1:], alone, atol=ATOL, rtol=0)
+    assert model.classifier.weight.item() == 1.0        # a fresh score head is the cosine itself, not its negative
+    with pytest.raises(ValueError, match="pass the second one as pair_input_ids"):
+        model(ids, attention_mask=mask)
+
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="classifier_pooling 'max' is not known; use one of"):
         BertConfig.tiny(classifier_pooling="max")

@@ -125,16 +125,37 @@ def label_id(task: Task, label: str | float, where: str) -> int | float:
 
 
 def featurize(task_name: str, examples: Sequence[PairExample], tokenizer: BertTokenizer,
-              max_length: int = 128) -> list[dict]:
-    """[CLS] text [SEP] (pair [SEP]) with the label id (or score); long inputs are truncated."""
+              max_length: int = 128, bi_encoder: bool = False) -> list[dict]:
+    """[CLS] text [SEP] (pair [SEP]) with the label id (or score); long inputs are truncated.
+    bi_encoder=True: text and pair as two inputs of their own (`pair_input_ids`, `pair_attention_mask`)."""
     task = TASKS[task_name]
+    if bi_encoder and not task.pair:
+        raise ValueError(f"a bi-encoder reads sentence pairs; {task_name} has one sentence per example")
     features = []
     for n, e in enumerate(examples):
-        enc = tokenizer.encode(e.text, e.pair, max_length=max_length)
-        features.append({"input_ids": enc.input_ids, "token_type_ids": enc.token_type_ids,
-                         "attention_mask": enc.attention_mask,
-                         "labels": label_id(task, e.label, f"example {n} ({e.text[:40]!r})")})
+        label = label_id(task, e.label, f"example {n} ({e.text[:40]!r})")
+        if bi_encoder:
+            a, b = tokenizer.encode(e.text, max_length=max_length), tokenizer.encode(e.pair, max_length=max_length)
+            features.append({"input_ids": a.input_ids, "attention_mask": a.attention_mask,
+                             "pair_input_ids": b.input_ids, "pair_attention_mask": b.attention_mask, "labels": label})
+        else:
+            enc = tokenizer.encode(e.text, e.pair, max_length=max_length)
+            features.append({"input_ids": enc.input_ids, "token_type_ids": enc.token_type_ids,
+                             "attention_mask": enc.attention_mask, "labels": label})
     return features
+
+
+def model_inputs(model: nn.Module, tokenizer: BertTokenizer, chunk: Sequence[PairExample], max_length: int) -> dict:
+    """A batch as the model reads it: one joint [CLS] text [SEP] pair [SEP] input, or two for a bi-encoder."""
+    texts, pairs = [e.text for e in chunk], None if chunk[0].pair is None else [e.pair for e in chunk]
+    if getattr(model.config, "classifier_pooling", "cls") != "bi-encoder":
+        batch = tokenizer(texts, pairs, max_length=max_length, return_tensors="pt")
+        return {k: batch[k] for k in MODEL_INPUTS}
+    if pairs is None:
+        raise ValueError("this model is a bi-encoder: it compares two sentences, so every example needs a pair")
+    a, b = (tokenizer(t, max_length=max_length, return_tensors="pt") for t in (texts, pairs))
+    return {"input_ids": a["input_ids"], "attention_mask": a["attention_mask"],
+            "pair_input_ids": b["input_ids"], "pair_attention_mask": b["attention_mask"]}
 
 
 @torch.no_grad()
@@ -145,10 +166,8 @@ def logits_of(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[Pai
     device = next(model.parameters()).device
     outputs = []
     for start in range(0, len(examples), batch_size):
-        chunk = examples[start:start + batch_size]
-        batch = tokenizer([e.text for e in chunk], None if chunk[0].pair is None else [e.pair for e in chunk],
-                          max_length=max_length, return_tensors="pt")
-        outputs.append(model(**{k: batch[k].to(device) for k in MODEL_INPUTS}).logits.float().cpu())
+        batch = model_inputs(model, tokenizer, examples[start:start + batch_size], max_length)
+        outputs.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu())
     return torch.cat(outputs)
 
 
