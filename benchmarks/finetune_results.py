@@ -33,9 +33,8 @@ OUT = Path(__file__).with_name("finetune_results.json")
 
 
 def run(task_name: str) -> list[dict]:
-    rows = []
+    rows, task = [], get_task(task_name)
     for init, freeze, pooling in MODES:
-        task = get_task(task_name)
         if (pooling == "mean" and task.model_cls is not BertForSequenceClassification
                 or pooling == "bi-encoder" and not getattr(task, "pair", False)):
             continue

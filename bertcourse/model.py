@@ -200,11 +200,16 @@ class BertForSequenceClassification(BertPreTrainedModel):
         if features == 1:
             nn.init.ones_(self.classifier.weight)  # a score starts as the plain cosine, not at a random sign
 
+    @staticmethod
+    def token_mean(out, attention_mask: Tensor | None, input_ids: Tensor) -> Tensor:
+        """(B, H) mean of the real tokens' vectors (every token when no mask is given)."""
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
+        return mean_pool(out.last_hidden_state, mask)
+
     def sentence_vector(self, input_ids: Tensor, attention_mask: Tensor | None, **kw) -> tuple[Tensor, object]:
         """(B, H) unit mean-pooled vector of sentences encoded on their own, and the encoder's output."""
         out = self.bert(input_ids, None, attention_mask, **kw)
-        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
-        return F.normalize(mean_pool(out.last_hidden_state, mask), dim=-1), out
+        return F.normalize(self.token_mean(out, attention_mask, input_ids), dim=-1), out
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
                 attention_mask: Tensor | None = None, labels: Tensor | None = None,
@@ -224,8 +229,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         else:
             out = self.bert(input_ids, token_type_ids, attention_mask, **kw)
             if pooling == "mean":
-                mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask  # (B, T)
-                features = self.dropout(mean_pool(out.last_hidden_state, mask))   # (B, H)
+                features = self.dropout(self.token_mean(out, attention_mask, input_ids))  # (B, H)
             else:
                 features = self.dropout(out.pooler_output)                        # (B, H): tanh(dense([CLS]))
         logits = self.classifier(features)                                        # (B, num_labels)
