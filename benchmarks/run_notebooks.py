@@ -13,8 +13,8 @@ with that cell's traceback and leaves the file untouched. Then, before it is wri
   bertviz's head_view/model_view (hundreds of kB of inline JavaScript with random ids; the views of
   bertcourse.bertviz_offline carry a one-line text/plain summary, which stays). In JupyterLab: select the cell, open the property inspector
   (the gear icon on the right), add the tag `strip-output`; with nbformat:
-  `cell.metadata.setdefault("tags", []).append("strip-output")`. Such a cell should also start with
-  `# NBVAL_IGNORE_OUTPUT`, since its committed output is only that line.
+  `cell.metadata.setdefault("tags", []).append("strip-output")`. Such a cell cannot also be tagged
+  `nbval-check-output`, since its committed output is only that line.
 - Any output still over 100 kB (the saved widget state counts as one) stops the run, naming the cell:
   tag it, or make it smaller (PNG figures at dpi 80-100).
 
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TIMES = Path(__file__).resolve().parent / "notebook_times.json"
 STRIP_TAG = "strip-output"
+CHECK_TAG = "nbval-check-output"       # the cells whose outputs must match the committed ones
 MAX_OUTPUT_BYTES = 100_000        # one output (or a notebook's saved widget state)
 MAX_TOTAL_BYTES = 5_000_000       # all notebook files together
 CELL_TIMEOUT = 300                # seconds; a notebook as a whole should take about 60 s

@@ -61,8 +61,14 @@ def test_committed_notebook_follows_the_conventions(path):
     for cell in code_cells(nb):
         assert not re.search(r"pip install|!\s*(wget|curl)|snapshot_download", cell.source), \
             f"no installs or downloads in the notebooks: {cell.source[:80]!r}"
-        assert not ({run_notebooks.STRIP_TAG} & set(tags(cell)) and "NBVAL_CHECK_OUTPUT" in cell.source), \
-            "a cell whose output is stripped cannot also have its output checked by nbval"
+        assert not {run_notebooks.STRIP_TAG, run_notebooks.CHECK_TAG} <= set(tags(cell)), \
+            "a cell whose output is stripped cannot also have its output checked"
+
+
+def test_no_nbval_comment_is_left_in_a_notebook():
+    """Test markers are cell tags (nbval-check-output, ...), not comment lines in the code students read."""
+    marked = [f"{p.name}: {c.source[:60]!r}" for p in NOTEBOOKS for c in code_cells(read(p)) if "NBVAL_" in c.source]
+    assert not marked, f"move these # NBVAL_ comments to cell tags (e.g. nbval-check-output): {marked}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
