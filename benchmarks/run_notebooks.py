@@ -19,24 +19,37 @@ with that cell's traceback and leaves the file untouched. Then, before it is wri
   tag it, or make it smaller (PNG figures at dpi 80-100).
 
 The seconds each notebook took go to benchmarks/notebook_times.json, from which the README's table is
-made; tests/test_notebooks.py runs the same `execute` and records there too.
+made. tests/test_notebooks.py runs the same `execute` once per notebook, compares the cells tagged
+`nbval-check-output` with their committed outputs (`checked_output_differences`: nbval-lax's rules and
+tests/nbval_sanitize.cfg), and records its times in the git-ignored tests/artifacts/notebook_times.json
+(`--times` reads or writes another file), so a test run leaves the working tree clean.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
+import re
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbval.plugin import coalesce_streams, get_sanitize_patterns, transform_streams_for_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TIMES = Path(__file__).resolve().parent / "notebook_times.json"
+TEST_TIMES = ROOT / "tests" / "artifacts" / "notebook_times.json"   # git-ignored: written by the test run
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+SKIP_TAG = "nbval-skip"
+# What nbval does not compare (its IPyNbFile.skip_compare without --nbdime): volatile or binary parts.
+SKIP_COMPARE = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
+                "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"}
 STRIP_TAG = "strip-output"
 CHECK_TAG = "nbval-check-output"       # the cells whose outputs must match the committed ones
 MAX_OUTPUT_BYTES = 100_000        # one output (or a notebook's saved widget state)
@@ -66,14 +79,45 @@ def execute(path: Path, cell_timeout: int = CELL_TIMEOUT) -> tuple[nbformat.Note
 
     Raises nbclient's CellExecutionError (with the cell and traceback) on any error, including the
     IPython UsageError of a mistyped magic that `pytest --nbval-lax` lets pass; cells tagged
-    `raises-exception` are allowed to raise, as in nbval.
+    `raises-exception` are allowed to raise and cells tagged `nbval-skip` are not run, as in nbval.
     """
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", skip_cells_with_tag=SKIP_TAG,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start
+
+
+def comparable(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
+    """nbval's view of a cell's outputs: streams merged by name, each output's parts keyed by kind
+    (stdout, text/plain, ...; images and metadata left out), every string sanitized."""
+    flat = defaultdict(list)
+    for output in transform_streams_for_comparison(coalesce_streams(copy.deepcopy(outputs))):
+        for key, value in output.items():
+            parts = value.items() if key == "data" else [(key, value)]
+            for kind, part in parts:
+                if key in SKIP_COMPARE or kind in SKIP_COMPARE:
+                    continue
+                for regex, replace in patterns if isinstance(part, str) else ():
+                    part = re.sub(regex, replace, part)
+                flat[kind].append(part)
+    return dict(flat)
+
+
+def checked_output_differences(committed: nbformat.NotebookNode, executed: nbformat.NotebookNode,
+                               sanitize: Path = SANITIZE) -> list[str]:
+    """What `pytest --nbval-lax` would report: every cell tagged `nbval-check-output` (and run when it was
+    committed) must print what is committed, after tests/nbval_sanitize.cfg. One line per differing cell."""
+    patterns = get_sanitize_patterns(sanitize.read_text(encoding="utf-8"))
+    differences = []
+    for index, (old, new) in enumerate(zip(committed.cells, executed.cells)):
+        if old.cell_type != "code" or CHECK_TAG not in old.metadata.get("tags", []) or old.execution_count is None:
+            continue
+        want, got = comparable(old.outputs, patterns), comparable(new.outputs, patterns)
+        if want != got:
+            differences.append(f"cell {index} ({old.source[:60]!r}...): committed {want!r}, now {got!r}")
+    return differences
 
 
 def strip_tagged_outputs(nb: nbformat.NotebookNode) -> int:
@@ -118,6 +162,7 @@ def record_times(seconds: dict[str, float], path: Path = TIMES) -> None:
                        f"Python {platform.python_version()}")
     data["seconds"] = {**data.get("seconds", {}), **{k: round(v, 1) for k, v in seconds.items()}}
     data["seconds"] = dict(sorted(data["seconds"].items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -132,21 +177,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="names such as 02_transformer_encoder (default: all)")
     parser.add_argument("--table", action="store_true", help="print the timing table for the README and stop")
+    parser.add_argument("--times", type=Path, default=TIMES, help="the timings file to write (or, with --table, "
+                        f"read); default {TIMES.relative_to(ROOT)}, a test run's are in {TEST_TIMES.relative_to(ROOT)}")
     args = parser.parse_args()
     if args.table:
-        print(table())
+        print(table(args.times))
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")          # the kernel inherits it: nothing is downloaded
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     for path in notebook_paths(args.notebooks):
+        committed = nbformat.read(path, as_version=4)
         nb, seconds = execute(path)
+        for change in checked_output_differences(committed, nb):   # rewritten on purpose: say what moved
+            print(f"{path.name}: checked output changed, {change}")
         stripped = strip_tagged_outputs(nb)
         heavy = heavy_outputs(nb)
         if heavy:
             sys.exit(f"{path.name} is too heavy to commit: {'; '.join(heavy)}. Tag such cells "
                      f"'{STRIP_TAG}' or make their outputs smaller; the file was not changed.")
         nbformat.write(nb, path)
-        record_times({path.stem: seconds})
+        record_times({path.stem: seconds}, args.times)
         print(f"{path.name}: {seconds:5.1f} s, {path.stat().st_size / 1000:6.0f} kB"
               + (f", {stripped} output(s) stripped" if stripped else ""))
     total = sum(p.stat().st_size for p in NOTEBOOKS.glob("*.ipynb"))

@@ -1,11 +1,14 @@
 """The course notebooks: committed clean, executed, light; and each runs top to bottom without an error.
 
-`make test` also runs `pytest --nbval-lax notebooks/`, which compares the cells marked
-`# NBVAL_CHECK_OUTPUT` with their committed outputs. The execution here (nbclient) adds what nbval-lax
-lets pass, such as a mistyped %magic, measures each notebook's run time (benchmarks/notebook_times.json,
-the README's table) and holds it to the course's promise of at most 90 s on 2 CPU cores.
+Each notebook is executed once (nbclient, `test_notebook_runs_clean_and_fast`), and that one run does
+everything: it fails on any error (a mistyped %magic included, which `pytest --nbval-lax` lets pass),
+compares the cells tagged `nbval-check-output` with their committed outputs by nbval-lax's rules and
+tests/nbval_sanitize.cfg, and holds the notebook to the course's promise of at most 90 s on 2 CPU cores.
+Its times go to the git-ignored tests/artifacts/notebook_times.json, so the tracked
+benchmarks/notebook_times.json (the README's table, written by `make notebooks`) is never rewritten here.
 The checks on the committed files are quick and run in `make test-fast` too.
 """
+import copy
 import json
 import re
 import sys
@@ -109,8 +112,11 @@ def test_every_registered_exercise_has_its_notebook():
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_clean_and_fast(path):
+    committed = read(path)
     nb, seconds = run_notebooks.execute(path)  # raises CellExecutionError, with the cell, on any error
-    run_notebooks.record_times({path.stem: seconds})
+    run_notebooks.record_times({path.stem: seconds}, run_notebooks.TEST_TIMES)
+    differences = run_notebooks.checked_output_differences(committed, nb)
+    assert not differences, f"{path.name}: outputs tagged nbval-check-output changed:\n" + "\n".join(differences)
     run_notebooks.strip_tagged_outputs(nb)
     assert not run_notebooks.heavy_outputs(nb), \
         f"{path.name} now makes outputs over 100 kB: {run_notebooks.heavy_outputs(nb)}"
@@ -121,3 +127,66 @@ def test_timings_file_holds_every_notebook():
     data = json.loads(run_notebooks.TIMES.read_text(encoding="utf-8"))
     missing = {p.stem for p in NOTEBOOKS} - data["seconds"].keys()
     assert not missing, f"no run time recorded for {sorted(missing)}: {RERUN}"
+
+
+def scratch_notebook(*cells: tuple[str, list[str], list]) -> nbformat.NotebookNode:
+    """A notebook of (source, tags, committed outputs) code cells, each marked as run."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    for number, (source, cell_tags, outputs) in enumerate(cells, start=1):
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": cell_tags}, execution_count=number)
+        cell.outputs = outputs
+        nb.cells.append(cell)
+    return nb
+
+
+def stdout(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def test_checked_outputs_are_compared_as_nbval_lax_does():
+    check, ignore = [run_notebooks.CHECK_TAG], ["nbval-ignore-output"]
+    figure = {"text/plain": "<Figure size 640x480 with 1 Axes>", "image/png": "iVBORw0KGgo="}
+    committed = scratch_notebook(("print(1)", check, [stdout("1\n")]),
+                                 ("print(2)", check, [stdout("2\n")]),
+                                 ("print(3)", ignore, [stdout("3\n")]),
+                                 ("object()", check, [nbformat.v4.new_output(
+                                     "execute_result", {"text/plain": "<object at 0x7f00aa11bb22>"})]),
+                                 ("plot()", check, [nbformat.v4.new_output("display_data", figure)]),
+                                 ("print(6)", check, [stdout("6\n")]))
+    committed.cells[5].execution_count = None                           # committed unrun: nothing to compare
+    executed = copy.deepcopy(committed)
+    executed.cells[0].outputs = [stdout("1"), stdout("\n")]            # streams are merged before comparing
+    executed.cells[1].outputs = [stdout("two\n")]                      # checked and changed: reported
+    executed.cells[2].outputs = [stdout("three\n")]                    # not checked
+    executed.cells[3].outputs[0].data["text/plain"] = "<object at 0x7fffee0011cc>"  # sanitized address
+    executed.cells[4].outputs[0].data["image/png"] = "AAAA"            # pixels are not compared, as in nbval
+    executed.cells[5].outputs = [stdout("anything\n")]
+    differences = run_notebooks.checked_output_differences(committed, executed)
+    assert len(differences) == 1 and differences[0].startswith("cell 1 ('print(2)'") and "two" in differences[0]
+    executed.cells[4].outputs[0].data["text/plain"] = "<Figure size 640x480 with 2 Axes>"
+    assert len(run_notebooks.checked_output_differences(committed, executed)) == 2
+
+
+@pytest.mark.notebook
+def test_execution_honours_the_nbval_tags_and_fails_on_a_mistyped_magic(tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    path = tmp_path / "scratch.ipynb"
+    nbformat.write(scratch_notebook(("raise SystemExit('skipped')", ["nbval-skip"], []),
+                                    ("raise ValueError('allowed')", ["raises-exception"], []),
+                                    ("print('ran')", [], [])), path)
+    nb, seconds = run_notebooks.execute(path)
+    assert nb.cells[0].outputs == [] and nb.cells[1].outputs[0].ename == "ValueError"
+    assert nb.cells[2].outputs[0].text == "ran\n" and seconds > 0
+    nbformat.write(scratch_notebook(("%matplotlb inline", [], [])), path)
+    with pytest.raises(CellExecutionError, match="matplotlb"):
+        run_notebooks.execute(path)
+
+
+def test_a_test_run_writes_its_timings_to_an_ignored_file():
+    import subprocess
+
+    root = run_notebooks.ROOT
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(run_notebooks.TEST_TIMES)], cwd=root)
+    assert ignored.returncode == 0, f"{run_notebooks.TEST_TIMES} must be git-ignored: a test run leaves the tree clean"
+    assert run_notebooks.TEST_TIMES != run_notebooks.TIMES
