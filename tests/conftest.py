@@ -11,7 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from bertcourse.checkpoints import default_model_dir  # noqa: E402
+from bertcourse.default_model import default_model_dir  # noqa: E402
 
 # Real sentences (and pairs) of different lengths, so a padded batch has real padding in it.
 SENTENCES = [

@@ -9,6 +9,7 @@ from safetensors.torch import load_file, save_file
 from bertcourse import (BertConfig, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification,
                         BertForTokenClassification, BertModel, load_pretrained, save_pretrained)
 from bertcourse import checkpoints
+from bertcourse.default_model import default_model_dir
 
 
 def tiny_hf_dir(tmp_path, cls=transformers.BertModel, **kw):
@@ -36,7 +37,7 @@ def test_missing_heads_are_initialised_and_named_once(cls, missing):
     assert "newly initialised" in str(caught[0].message) and missing in str(caught[0].message)
     assert isinstance(model, cls)
     # the encoder really is MiniLM's
-    ref = load_file(checkpoints.default_model_dir() / "model.safetensors")
+    ref = load_file(default_model_dir() / "model.safetensors")
     torch.testing.assert_close(model.bert.encoder.layer[3].output.dense.weight, ref["encoder.layer.3.output.dense.weight"])
 
 

@@ -1,10 +1,14 @@
 """Our BERT against transformers': the real MiniLM weights, and every head on random small configs."""
+import ast
+from pathlib import Path
+
 import pytest
 import torch
 import transformers
 
 from bertcourse import (BertConfig, BertForPreTraining, BertForQuestionAnswering,
                         BertForSequenceClassification, BertForTokenClassification, BertModel, load_pretrained)
+from bertcourse.model import mean_pool
 
 ATOL = 1e-5
 
@@ -151,7 +155,6 @@ def test_bad_segments_and_masks_are_explained():
 def test_mean_pooling_head_reads_the_mean_of_the_real_tokens():
     """classifier_pooling="mean": the dense layer reads the masked token mean (the sentence vector
     all-MiniLM-L6-v2 was trained for), so padding a sentence does not change its logits."""
-    from bertcourse.sentence_embeddings import mean_pool
 
     torch.manual_seed(0)
     model = BertForSequenceClassification(BertConfig.tiny(vocab_size=80, classifier_pooling="mean")).eval()
@@ -175,7 +178,6 @@ def test_bi_encoder_head_reads_each_sentence_alone():
     encoded on its own; classes read [u, v, |u - v|, u * v], a score is an affine function of cos(u, v)."""
     import torch.nn.functional as F
 
-    from bertcourse.sentence_embeddings import mean_pool
 
     torch.manual_seed(0)
     ids, pair = torch.randint(1, 80, (2, 7)), torch.randint(1, 80, (2, 5))
@@ -199,3 +201,54 @@ def test_bi_encoder_head_reads_each_sentence_alone():
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="classifier_pooling 'max' is not known; use one of"):
         BertConfig.tiny(classifier_pooling="max")
+
+
+def test_mean_pool_ignores_padded_positions():
+    hidden = torch.randn(2, 5, 3)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    pooled = mean_pool(hidden, mask)
+    torch.testing.assert_close(pooled[0], hidden[0, :3].mean(0))
+    torch.testing.assert_close(pooled[1], hidden[1].mean(0))
+    with pytest.raises(ValueError, match="must agree"):
+        mean_pool(hidden, mask[:, :4])
+
+
+def package_imports() -> dict[str, set[str]]:
+    """bertcourse module -> the bertcourse modules its source imports (read from the code, not by importing)."""
+    root = Path(__import__("bertcourse").__file__).parent
+    graph = {}
+    for path in root.rglob("*.py"):
+        parts = ("bertcourse", *path.relative_to(root).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+                graph[name] |= {f"{base}.{a.name}" for a in node.names} | {base}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                graph[name] |= {n for n in names if n.split(".")[0] == "bertcourse"}
+    return {name: deps & graph.keys() - {name} for name, deps in graph.items()}
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for dep in graph[todo.pop()] - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
+
+
+def test_layers_import_downwards_only():
+    """The model knows ids, not text; the tokenizer finds the packaged vocabulary without the checkpoint
+    loader; and no module of the package imports itself back through others (no import circle)."""
+    graph = package_imports()
+    assert not reachable(graph, "bertcourse.model") & {"bertcourse.tokenizer", "bertcourse.sentence_embeddings",
+                                                       "bertcourse.checkpoints"}
+    assert not reachable(graph, "bertcourse.tokenizer") & {"bertcourse.checkpoints", "bertcourse.model"}
+    assert not reachable(graph, "bertcourse.checkpoints") & {"bertcourse.tokenizer", "bertcourse.sentence_embeddings"}
+    assert {"bertcourse.model", "bertcourse.tokenizer"} <= reachable(graph, "bertcourse.sentence_embeddings")
+    circles = sorted(name for name in graph if name in reachable(graph, name))
+    assert not circles, f"modules that import themselves back: {circles}"

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bertcourse import BertForSequenceClassification, BertTokenizer, load_pretrained
-from bertcourse.sentence_embeddings import mean_pool, pair_cosines, sentence_embeddings
+from bertcourse.sentence_embeddings import pair_cosines, sentence_embeddings
 
 TEXTS = ["A man is playing a guitar.",
          "Someone plays an acoustic guitar on a stage while the audience claps along.",
@@ -64,16 +64,6 @@ def test_a_head_model_uses_its_encoder(minilm, minilm_dir):
     with pytest.warns(UserWarning, match="newly initialised"):
         head = load_pretrained(minilm_dir, BertForSequenceClassification)
     torch.testing.assert_close(sentence_embeddings(head, minilm[1], tuple(TEXTS)), sentence_embeddings(*minilm, TEXTS))
-
-
-def test_mean_pool_ignores_padded_positions():
-    hidden = torch.randn(2, 5, 3)
-    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
-    pooled = mean_pool(hidden, mask)
-    torch.testing.assert_close(pooled[0], hidden[0, :3].mean(0))
-    torch.testing.assert_close(pooled[1], hidden[1].mean(0))
-    with pytest.raises(ValueError, match="must agree"):
-        mean_pool(hidden, mask[:, :4])
 
 
 def test_bad_input_is_explained(minilm):

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import BertTokenizerFast  # noqa: E402
 
-from bertcourse.checkpoints import default_model_dir  # noqa: E402
+from bertcourse.default_model import default_model_dir  # noqa: E402
 from bertcourse.tokenizer import BertTokenizer, Encoding  # noqa: E402
 
 # Offsets that may legitimately differ from BertTokenizerFast, one by one, with the reason.
