@@ -24,6 +24,11 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     return weights @ v, weights                               # (B, nh, T, hs), (B, nh, T, T)
 
 
+def left_to_right_mask(T: int) -> torch.Tensor:
+    """(T, T) bool, True where query i may attend to key j: j <= i, as in a left-to-right language model."""
+    return torch.ones(T, T, dtype=torch.bool).tril()
+
+
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(B, T) of 1 = token, 0 = padding  ->  (B, 1, 1, T) of 0 / most negative float, added to scores."""
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min

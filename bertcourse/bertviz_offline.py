@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from .viz import attention_heads, attention_overview, attention_stack
+from .viz.attention import attention_heads, attention_overview, attention_stack
 
 # library -> (package that ships it, path inside that package)
 LIBRARIES = {"d3": ("mpld3", "js/d3.v5.min.js"),

@@ -13,7 +13,7 @@ from functools import cache
 
 import torch
 
-from .attention import MultiHeadSelfAttention, additive_mask, scaled_dot_product_attention
+from .attention import MultiHeadSelfAttention, additive_mask, left_to_right_mask, scaled_dot_product_attention
 from .config import BertConfig
 from .model import BertForPreTraining
 
@@ -212,13 +212,6 @@ register("03.3", ValueExercise(
 
 
 # ---- 05_masked_lm --------------------------------------------------------------------------------------------
-def _left_to_right_mask(T: int) -> torch.Tensor:
-    """The package's viz.left_to_right_mask (imported here, when checked: it brings in matplotlib)."""
-    from .viz import left_to_right_mask
-
-    return left_to_right_mask(T)
-
-
 def _one_length(g: torch.Generator) -> tuple[int]:
     return (int(torch.randint(1, 13, (1,), generator=g)),)
 
@@ -236,7 +229,7 @@ register("05.3", ValueExercise(
     "模型看得见的 (不是 [MASK] 的) 词元有两种来源：没被选中的，和被选中后变随机或保留的；"
     "问的是后者在所有看得见的词元里的比例。保留 3 位小数。", decimals=3))
 register("05.4", FunctionExercise(
-    _left_to_right_mask, _one_length,
+    left_to_right_mask, _one_length,
     "返回 (T, T) 的 bool 张量：第 i 行 (query) 第 j 列 (key) 为 True 当且仅当 j <= i。"))
 
 
@@ -330,8 +323,9 @@ register("02.3", ValueExercise(
 
 # ---- 08_sentence_classification ------------------------------------------------------------------------------
 def _confusion_accuracy(counts: torch.Tensor) -> torch.Tensor:
-    """viz.confusion_accuracy as a 0-d tensor, so that a float or a tensor answer is compared within atol."""
-    from .viz import confusion_accuracy
+    """tasks.classification.confusion_accuracy as a 0-d tensor, so that a float or a tensor answer is compared
+    within atol."""
+    from .tasks.classification import confusion_accuracy
 
     return torch.tensor(confusion_accuracy(counts))
 

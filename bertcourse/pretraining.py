@@ -82,6 +82,54 @@ def mask_tokens(input_ids: torch.Tensor, tokenizer: BertTokenizer, mlm_probabili
     return masked, labels
 
 
+def masking_outcomes(input_ids: torch.Tensor, masked_ids: torch.Tensor, labels: torch.Tensor,
+                     mask_token_id: int) -> dict[str, torch.Tensor]:
+    """What mask_tokens did at each position, read back from its output (any shape, e.g. (B, T)):
+    bool tensors "chosen", "mask", "random", "kept". A random draw that happens to be the original
+    token (about 1 in 29,000) looks exactly like a kept one, and is counted as kept."""
+    chosen = labels != IGNORE
+    mask = chosen & (masked_ids == mask_token_id)
+    kept = chosen & (masked_ids == input_ids)
+    return {"chosen": chosen, "mask": mask, "random": chosen & ~mask & ~kept, "kept": kept}
+
+
+def outcome_names(input_ids: torch.Tensor, masked_ids: torch.Tensor, labels: torch.Tensor,
+                  mask_token_id: int) -> list[str]:
+    """One sentence (1-D): per position "mask", "random", "kept" or "unchosen" (the keys of
+    viz.inputs.OUTCOME_COLOURS)."""
+    outcome = masking_outcomes(input_ids, masked_ids, labels, mask_token_id)
+    return [next((k for k in ("mask", "random", "kept") if outcome[k][t]), "unchosen") for t in range(len(labels))]
+
+
+def masking_rates(input_ids: torch.Tensor, masked_ids: torch.Tensor, labels: torch.Tensor,
+                  tokenizer: BertTokenizer) -> dict[str, float]:
+    """The numbers the 15% / 80-10-10 rule promises, measured: the share of real (non-special) tokens
+    chosen, and of the chosen ones the shares that became [MASK], a random token, or stayed."""
+    real = ~torch.isin(input_ids, torch.tensor(sorted(tokenizer.all_special_ids)))
+    outcome = masking_outcomes(input_ids, masked_ids, labels, tokenizer.mask_token_id)
+    n_chosen = int(outcome["chosen"].sum())
+    if n_chosen == 0:
+        raise ValueError("no position was chosen: pass the output of mask_tokens on rows with real tokens")
+    return {"chosen": n_chosen / int(real.sum()),
+            **{k: int(outcome[k].sum()) / n_chosen for k in ("mask", "random", "kept")}}
+
+
+def expected_masking_rates(input_ids: torch.Tensor, tokenizer: BertTokenizer, mlm_probability: float = 0.15,
+                           mask_ratio: float = 0.8, random_ratio: float = 0.1,
+                           whole_word: bool = False) -> dict[str, float]:
+    """What masking_rates should approach over many draws. Each unit (token, or word with whole_word)
+    of a row with n real tokens in U units is drawn with probability p, and a row that drew nothing
+    gets one unit anyway, so E[chosen] = p n + (1 - p)^U n / U per row: more than p on short rows."""
+    real = ~torch.isin(input_ids, torch.tensor(sorted(tokenizer.all_special_ids)))   # (B, T)
+    units = real & word_starts(input_ids, tokenizer) if whole_word else real
+    n, U = real.sum(1).double(), units.sum(1).double()                       # (B,), (B,)
+    has = U > 0
+    p = mlm_probability
+    chosen = (p * n[has] + (1 - p) ** U[has] * n[has] / U[has]).sum() / n[has].sum()
+    return {"chosen": float(chosen), "mask": mask_ratio, "random": random_ratio,
+            "kept": 1.0 - mask_ratio - random_ratio}
+
+
 @dataclass
 class NspPair:
     tokens_a: list[str]

@@ -50,6 +50,17 @@ class History:
             table.setdefault(key, []).append(float(value))
 
 
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over the last `window` values (fewer at the start): per-batch numbers are noisy."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window}")
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def pick_device(name: str | None = None) -> torch.device:
     """CUDA when present (one GPU per process under torchrun), else CPU."""
     device = torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -14,17 +14,18 @@ import torch
 from matplotlib import colormaps
 from PIL import Image
 
-from .pretraining import mask_tokens
+from .pretraining import expected_masking_rates, mask_tokens, masking_rates, outcome_names
 from .tokenizer import SPECIAL_TOKENS, BertTokenizer
 from .tasks.qa import Span, decode_spans, make_windows
-from .viz import (OUTCOME_COLOURS, OUTCOME_LABELS, attention_stack, expected_masking_rates, masking_frequencies,
-                  masking_rates, outcome_names, span_probabilities)
+from .viz.attention import attention_stack
+from .viz.inputs import OUTCOME_COLOURS, OUTCOME_LABELS, masking_frequencies
+from .viz.qa import span_probabilities
 
 
 # ---- attention explorer: 01_self_attention, 04_bert_architecture ---------------------------------------
 # The picture is HTML (a table of coloured cells, token names as headers) rather than a matplotlib PNG:
 # 64 tick labels alone cost matplotlib ~200 ms a redraw, the table costs a few ms and gives exact
-# weights on hover. The colours are the same viridis scale, 0..1, as the figures in viz.py.
+# weights on hover. The colours are the same viridis scale, 0..1, as the figures in viz/attention.py.
 
 ALL_HEADS = "all"
 VIRIDIS = colormaps["viridis"]
@@ -192,8 +193,8 @@ class MaskingDraw(NamedTuple):
     tokens: list[str]              # the sentence as the tokenizer cut it, [CLS] ... [SEP]
     became: list[str]              # what the model sees at each position after this draw
     outcomes: list[str]            # per position: "mask", "random", "kept" or "unchosen"
-    measured: dict[str, float]     # rates over all draws (see viz.masking_rates)
-    expected: dict[str, float]     # what the rule promises for this sentence (viz.expected_masking_rates)
+    measured: dict[str, float]     # rates over all draws (see pretraining.masking_rates)
+    expected: dict[str, float]     # what the rule promises for this sentence (pretraining.expected_masking_rates)
     draws: int
 
 

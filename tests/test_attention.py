@@ -3,7 +3,8 @@ import math
 import torch
 
 from bertcourse import BertConfig, load_pretrained
-from bertcourse.attention import MultiHeadSelfAttention, additive_mask, scaled_dot_product_attention
+from bertcourse.attention import (MultiHeadSelfAttention, additive_mask, left_to_right_mask,
+                                  scaled_dot_product_attention)
 
 
 def test_equation_by_hand():
@@ -59,3 +60,22 @@ def test_heads_are_independent_slices():
         s = slice(4 * h, 4 * h + 4)
         head_out, _ = scaled_dot_product_attention(q[..., s], k[..., s], v[..., s])
         torch.testing.assert_close(out[..., s], head_out)
+
+
+def test_left_to_right_mask_hides_the_future_from_the_encoder():
+    """Applied in the package's encoder, the mask makes position i blind to every token after i."""
+    from bertcourse import BertConfig, BertModel
+
+    model = BertModel(BertConfig.tiny(vocab_size=100)).eval()
+    a = torch.randint(5, 100, (1, 8))
+    b = a.clone()
+    b[0, 5] = (a[0, 5] + 1) % 95 + 5                                        # change token 5 only
+    allowed = left_to_right_mask(8)
+    assert torch.equal(allowed, torch.tensor([[j <= i for j in range(8)] for i in range(8)]))
+    additive = torch.zeros(8, 8).masked_fill(~allowed, torch.finfo(torch.float32).min)[None, None]
+    with torch.no_grad():
+        causal = [model.encoder(model.embeddings(x), additive)[0] for x in (a, b)]
+        bidirectional = [model(x).last_hidden_state for x in (a, b)]
+    assert torch.equal(causal[0][:, :5], causal[1][:, :5])                  # before 5: untouched
+    assert not torch.allclose(causal[0][:, 5:], causal[1][:, 5:])
+    assert (bidirectional[0][:, :5] - bidirectional[1][:, :5]).abs().max() > 1e-3  # BERT: everyone sees it

@@ -11,7 +11,8 @@ import torch
 from bertcourse import BertConfig, BertForSequenceClassification, BertTokenizer
 from bertcourse import data as datasets
 from bertcourse.tasks import get_task
-from bertcourse.tasks.classification import PairExample, logits_of, pearson, spearman
+from bertcourse.tasks.classification import (PairExample, confusion_accuracy, confusion_counts, logits_of, pearson,
+                                             spearman)
 
 # The exact GLUE layouts (tab-separated, header row, no quoting; MNLI and STS-B carry extra columns).
 SST2 = "sentence\tlabel\nit 's a charming and often affecting journey . \t1\nunflinchingly bleak and desperate \t0\n"
@@ -139,3 +140,25 @@ def test_evaluate_and_predict_agree_with_the_logits(tok):
         task.predict(model, tok, "only one sentence")
     with pytest.raises(ValueError, match="single sentence"):
         get_task("sentiment").predict(model, tok, "one", "two")
+
+
+def test_confusion_counts_tally_gold_rows_against_predicted_columns():
+    g = torch.Generator().manual_seed(0)
+    gold, predicted = torch.randint(0, 3, (200,), generator=g), torch.randint(0, 3, (200,), generator=g)
+    counts = confusion_counts(gold, predicted, 3)
+    expected = [[sum(1 for a, b in zip(gold.tolist(), predicted.tolist()) if (a, b) == (i, j)) for j in range(3)]
+                for i in range(3)]
+    assert counts.tolist() == expected and int(counts.sum()) == 200
+    assert confusion_counts([1, 1, 0], [1, 0, 0], 2).tolist() == [[1, 0], [1, 1]]  # a gold 1 read as 0
+    assert confusion_accuracy(counts) == pytest.approx(float((gold == predicted).float().mean()))
+
+
+def test_confusion_counts_and_accuracy_explain_bad_input():
+    with pytest.raises(ValueError, match="3 gold labels but 2 predictions"):
+        confusion_counts([0, 1, 1], [0, 1], 2)
+    with pytest.raises(ValueError, match=r"0..1 \(num_labels=2\), found \[2\]"):
+        confusion_counts([0, 2], [0, 1], 2)
+    with pytest.raises(ValueError, match="square"):
+        confusion_accuracy(torch.ones(2, 3))
+    with pytest.raises(ValueError, match="no examples"):
+        confusion_accuracy(torch.zeros(2, 2))

@@ -123,7 +123,7 @@ def test_05_1_expected_mask_tokens_in_a_full_sequence():
 
 
 def test_05_2_chosen_share_of_a_five_token_sentence():
-    from bertcourse.viz import expected_masking_rates
+    from bertcourse.pretraining import expected_masking_rates
 
     tokenizer = BertTokenizer.from_pretrained()
     enc = tokenizer.encode("the cat sat down quietly")

@@ -6,7 +6,8 @@ import torch
 from pydoc_data.topics import topics
 
 from bertcourse import BertTokenizer
-from bertcourse.pretraining import IGNORE, encode_pair, make_nsp_pairs, mask_tokens, ordinary_token_ids
+from bertcourse.pretraining import (IGNORE, encode_pair, expected_masking_rates, make_nsp_pairs, mask_tokens,
+                                    masking_outcomes, masking_rates, ordinary_token_ids, outcome_names)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +192,36 @@ def test_best_threshold_is_the_most_accurate_cut_by_brute_force():
         best_threshold(torch.tensor([0.1, 0.2]), torch.tensor([True]))
     with pytest.raises(ValueError, match="at least one score"):
         best_threshold(torch.tensor([]), torch.tensor([]))
+
+
+def test_masking_outcomes_and_rates_read_back_what_happened(tok):
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3899, 102, 0]])              # [CLS] this is a dog [SEP] [PAD]
+    masked = torch.tensor([[101, 103, 2003, 7592, 3899, 102, 0]])            # this -> [MASK], a -> random
+    labels = torch.tensor([[-100, 2023, 2003, 1037, -100, -100, -100]])      # 'is' chosen and kept
+    out = masking_outcomes(ids, masked, labels, tok.mask_token_id)
+    assert out["chosen"].tolist() == [[False, True, True, True, False, False, False]]
+    assert out["mask"].nonzero().tolist() == [[0, 1]]
+    assert out["kept"].nonzero().tolist() == [[0, 2]]
+    assert out["random"].nonzero().tolist() == [[0, 3]]
+    assert outcome_names(ids[0], masked[0], labels[0], tok.mask_token_id) == [
+        "unchosen", "mask", "kept", "random", "unchosen", "unchosen", "unchosen"]
+    assert masking_rates(ids, masked, labels, tok) == {"chosen": 3 / 4, "mask": 1 / 3, "random": 1 / 3, "kept": 1 / 3}
+    with pytest.raises(ValueError, match="no position was chosen"):
+        masking_rates(ids, ids, torch.full_like(ids, -100), tok)
+
+
+@pytest.mark.parametrize("whole_word", [False, True])
+def test_expected_rates_are_what_mask_tokens_delivers_on_short_rows(tok, whole_word):
+    """On 5-token rows the at-least-one rule lifts the chosen share well above p: the formula says how much."""
+    enc = tok.encode("unbelievably tokenization works")
+    assert len(enc.tokens) == 2 + 8                                          # 3 words in 8 pieces
+    ids = torch.tensor([enc.input_ids]).expand(40_000, -1)
+    p = 0.1
+    expected = expected_masking_rates(ids[:1], tok, p, 0.6, 0.3, whole_word)
+    masked, labels = mask_tokens(ids, tok, p, 0.6, 0.3, whole_word, generator=torch.Generator().manual_seed(0))
+    measured = masking_rates(ids, masked, labels, tok)
+    U = 3 if whole_word else 8                                               # units drawn: words or pieces
+    assert expected["chosen"] == pytest.approx(p + (1 - p) ** U / U)
+    assert expected["chosen"] > p + 0.05
+    for key in ("chosen", "mask", "random", "kept"):
+        assert measured[key] == pytest.approx(expected[key], abs=0.01), key

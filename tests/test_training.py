@@ -6,7 +6,7 @@ import torch
 
 from bertcourse import BertConfig, BertForPreTraining, BertForSequenceClassification, BertTokenizer
 from bertcourse.pretraining import PretrainingCollate, make_nsp_pairs, pretraining_metrics
-from bertcourse.training import Trainer, TrainingConfig, latest_checkpoint, lr_at, parameter_groups
+from bertcourse.training import Trainer, TrainingConfig, latest_checkpoint, lr_at, moving_average, parameter_groups
 
 SENTENCES = ("The river rose after a week of rain. Farmers moved their sheep to higher fields. "
              "By Friday the water had reached the old bridge. Children watched from the hill. "
@@ -136,3 +136,12 @@ def test_bad_setups_are_explained(tok, pairs, tmp_path):
     run(tok, pairs, tmp_path, steps=4)
     with pytest.raises(ValueError, match="4 steps.*this one has 8"):
         run(tok, pairs, tmp_path / "x", steps=8, resume_from=tmp_path / "checkpoint-4.pt")
+
+
+def test_moving_average_is_the_trailing_mean():
+    assert moving_average([1, 2, 3, 4, 5], 2) == [1, 1.5, 2.5, 3.5, 4.5]
+    assert moving_average([3, 1], 10) == [3, 2]
+    values = torch.rand(50).tolist()
+    assert moving_average(values, 7)[-1] == pytest.approx(sum(values[-7:]) / 7)
+    with pytest.raises(ValueError, match="at least 1"):
+        moving_average(values, 0)

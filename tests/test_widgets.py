@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from bertcourse import BertTokenizer, load_pretrained
-from bertcourse.viz import attention_stack
+from bertcourse.viz.attention import attention_stack
 from bertcourse.widgets import ALL_HEADS, VIRIDIS, attention_explorer, strongest_links
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -195,6 +195,30 @@ def spearman(x: Tensor, y: Tensor) -> float:
     return pearson(ranks(x), ranks(y))
 
 
+def confusion_counts(gold: Sequence[int] | torch.Tensor, predicted: Sequence[int] | torch.Tensor,
+                     num_labels: int) -> torch.Tensor:
+    """(C, C) counts, row = gold class, column = predicted class: the diagonal holds the right answers
+    and every other cell one kind of mistake, which a single accuracy number hides."""
+    gold, predicted = torch.as_tensor(gold).long().flatten(), torch.as_tensor(predicted).long().flatten()  # (N,)
+    if gold.shape != predicted.shape:
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions: pass one of each per example")
+    both = torch.cat([gold, predicted])
+    if ((both < 0) | (both >= num_labels)).any():
+        raise ValueError(f"class ids must be in 0..{num_labels - 1} (num_labels={num_labels}), found "
+                         f"{sorted(set(both[(both < 0) | (both >= num_labels)].tolist()))}")
+    return torch.bincount(gold * num_labels + predicted, minlength=num_labels ** 2).view(num_labels, num_labels)
+
+
+def confusion_accuracy(counts: torch.Tensor) -> float:
+    """Accuracy read off a confusion matrix: the diagonal (right answers) over all examples."""
+    counts = torch.as_tensor(counts)
+    if counts.dim() != 2 or counts.size(0) != counts.size(1):
+        raise ValueError(f"a confusion matrix is square (C, C), got shape {tuple(counts.shape)}")
+    if counts.sum() <= 0:
+        raise ValueError("the confusion matrix counts no examples")
+    return float(counts.diagonal().sum() / counts.sum())
+
+
 def evaluate(task_name: str, model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[PairExample],
              max_length: int = 128, batch_size: int = 64) -> dict[str, float]:
     """Accuracy for classes; Pearson and Spearman correlation (as GLUE's STS-B) for scores."""

@@ -1,0 +1,119 @@
+"""Training curves: 07_pretraining, 09_ner, 11_semantic_similarity. A `History` of `bertcourse.training`
+in, loss and metrics against the step out; the smoothing is `training.moving_average`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..training import moving_average
+from .style import CRISP
+
+def _check_history(history, keys: Sequence[str], part: str) -> None:
+    table = getattr(history, part, None)
+    missing = [k for k in keys if not isinstance(table, dict) or k not in table]
+    if missing:
+        raise ValueError(f"history.{part} has no {missing}: pass the History of a Trainer run that had "
+                         "eval_data, and the metrics function that computes them")
+
+
+@plt.rc_context({**CRISP, "lines.antialiased": False})
+def pretraining_curves(history, baselines: dict[str, float], window: int = 10) -> Figure:
+    """MLM + NSP pretraining, one panel per number: loss, MLM accuracy, NSP accuracy against the step.
+    Training is per batch (thin) with a moving average (thick); held-out is drawn with markers; each
+    accuracy gets the baseline it must beat (dashed): always guessing the most frequent token (MLM),
+    always guessing the more frequent class (NSP)."""
+    names = {"loss": "loss (MLM + NSP)", "mlm_accuracy": "MLM accuracy (%)", "nsp_accuracy": "NSP accuracy (%)"}
+    baseline_names = {"loss": "uniform guess", "mlm_accuracy": "most frequent token", "nsp_accuracy": "majority class"}
+    _check_history(history, ["step", *names], "train")
+    _check_history(history, ["step", *names], "eval")
+    fig = Figure(figsize=(13, 4), dpi=80, layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (key, label) in zip(axes, names.items()):
+        scale = 1 if key == "loss" else 100
+        train = [scale * v for v in history.train[key]]
+        ax.plot(history.train["step"], train, color="#b5cfe6", lw=0.8)
+        ax.plot(history.train["step"], moving_average(train, window), color="tab:blue", lw=2.5,
+                label=f"train (mean of {window} batches)")
+        ax.plot(history.eval["step"], [scale * v for v in history.eval[key]], "o-", color="tab:red", lw=2,
+                ms=7, label="held-out")
+        if key in baselines:
+            ax.axhline(scale * baselines[key], color="black", ls="--", lw=1.5, label=f"{baseline_names[key]} "
+                       f"({scale * baselines[key]:.1f}{'' if key == 'loss' else '%'})")
+        ax.set_xlabel("training step")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=10)
+    axes[0].set_title("loss")
+    axes[1].set_title("masked LM: chosen tokens right")
+    axes[2].set_title("next sentence: pairs right")
+    return fig
+
+
+@plt.rc_context(CRISP)
+def learning_curves(runs: dict[str, object], metric: str | None = "accuracy", window: int = 5,
+                    chance: float | None = None) -> Figure:
+    """Several fine-tuning runs on the same axes, one colour per run: the loss (training: moving
+    average, dashed; dev: solid with markers) and, if `metric` is given, the dev metric against the step
+    (with the `chance` level dashed). Whichever curve moves first converged faster; the distance between
+    a run's dashed and solid loss is its train/dev gap."""
+    if not runs:
+        raise ValueError("pass at least one run: {name: history}")
+    for history in runs.values():
+        _check_history(history, ["step", "loss"], "train")
+        _check_history(history, ["step", "loss"] + ([metric] if metric else []), "eval")
+    fig = Figure(figsize=(13 if metric else 7, 4.6), dpi=80, layout="constrained")
+    axes = fig.subplots(1, 2 if metric else 1, squeeze=False)[0]
+    for k, (name, history) in enumerate(runs.items()):
+        colour = plt.get_cmap("tab10")(k)
+        axes[0].plot(history.train["step"], moving_average(history.train["loss"], window), "--", color=colour,
+                     lw=2, label=f"{name}: train")
+        axes[0].plot(history.eval["step"], history.eval["loss"], "o-", color=colour, lw=2.5, ms=6,
+                     label=f"{name}: dev")
+        if metric:
+            axes[1].plot(history.eval["step"], [100 * v for v in history.eval[metric]], "o-", color=colour,
+                         lw=2.5, ms=6, label=name)
+    axes[0].set_ylabel("loss")
+    axes[0].set_title(f"loss (train: mean of {window} batches)")
+    if metric:
+        if chance is not None:
+            axes[1].axhline(100 * chance, color="black", ls="--", lw=1.5, label=f"chance ({chance:.0%})")
+        axes[1].set_ylabel(f"dev {metric} (%)")
+        axes[1].set_title(f"dev {metric}")
+    for ax in axes:
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=10)
+    return fig
+
+
+@plt.rc_context(CRISP)
+def split_gap(scores: dict[str, dict[str, float]], metric: str = "accuracy",
+              splits: tuple[str, str] = ("train", "dev")) -> Figure:
+    """Per run, the metric on the training split beside a held-out split (grouped bars, in %), the gap
+    written above each pair: how much of what was learned does not carry over (overfitting)."""
+    missing = [(run, s) for run, by_split in scores.items() for s in splits
+               if s not in by_split or metric not in by_split[s]]
+    if not scores or missing:
+        raise ValueError(f"need {metric} on the splits {list(splits)} for every run; missing {missing}: "
+                         f"call finetune(..., splits={tuple(splits)})")
+    runs = list(scores)
+    fig = Figure(figsize=(3 + 2.6 * len(runs), 4.6), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.38
+    for j, (split, colour) in enumerate(zip(splits, ("tab:gray", "tab:green"))):
+        values = [100 * scores[run][split][metric] for run in runs]
+        ax.bar([i + (j - 0.5) * width for i in range(len(runs))], values, width, color=colour, label=split)
+        for i, value in enumerate(values):
+            ax.annotate(f"{value:.1f}", (i + (j - 0.5) * width, value), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=11)
+    for i, run in enumerate(runs):
+        gap = 100 * (scores[run][splits[0]][metric] - scores[run][splits[1]][metric])
+        ax.annotate(f"gap {gap:+.1f} points", (i, 113), ha="center", fontsize=12, fontweight="bold")
+    ax.set_xticks(range(len(runs)), runs)
+    ax.set_ylim(0, 122)
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_title(f"{metric}: {splits[0]} vs {splits[1]}")
+    ax.legend(loc="lower right", fontsize=11)
+    return fig
