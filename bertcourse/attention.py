@@ -37,17 +37,20 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
 class MultiHeadSelfAttention(nn.Module):
     """Every token asks (query) every other token (key) what it holds (value), in A heads at once.
 
-    The projections are named query/key/value as in every BERT checkpoint.
+    W_Q, W_K and W_V are stacked into one H -> 3H projection, `qkv`: one matrix product reads x once
+    instead of three times. Checkpoints keep them apart as query/key/value (checkpoints.py maps them).
     """
 
     def __init__(self, config: BertConfig):
         super().__init__()
         H = config.hidden_size
         self.num_heads = config.num_attention_heads
-        self.query = nn.Linear(H, H)
-        self.key = nn.Linear(H, H)
-        self.value = nn.Linear(H, H)
+        self.qkv = nn.Linear(H, 3 * H)  # weight rows: W_Q, then W_K, then W_V (each H x H)
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+
+    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, H) -> queries, keys, values, each (B, T, H) = x W^T + b with its third of qkv."""
+        return self.qkv(x).chunk(3, dim=-1)
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         B, T, H = x.shape
@@ -57,7 +60,7 @@ class MultiHeadSelfAttention(nn.Module):
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         B, T, H = x.shape                                      # x: (B, T, H)
         # 1) project to queries, keys and values and split them into heads
-        q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
+        q, k, v = (self.split_heads(t) for t in self.project(x))  # (B, nh, T, hs) each
         if mask is not None:
             mask = mask.to(q.dtype)                            # under bf16 autocast q is bf16
         # 2) attend: explicit when the weights are wanted, fused kernel otherwise (same numbers)

@@ -1,7 +1,8 @@
 """Load Hugging Face BERT checkpoints into our model; save and reload our own (safetensors + config.json).
 
-Our parameter names are the checkpoints' names, so loading is a plain copy guarded by checks: every
-encoder weight must be there with the right shape, and anything else is named out loud.
+Our parameter names are the checkpoints' names, except the one table FUSED below, so loading is a plain
+copy guarded by checks: every encoder weight must be there with the right shape, and anything else is
+named out loud. Our own files use the checkpoints' names too, so transformers reads them.
 """
 from __future__ import annotations
 
@@ -24,8 +25,25 @@ TIED = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weigh
         "cls.predictions.decoder.bias": "cls.predictions.bias"}
 # Checkpoints converted from the original TensorFlow code name the LayerNorm parameters gamma/beta.
 RENAMES = {".gamma": ".weight", ".beta": ".bias"}
+# Our attention stacks W_Q, W_K, W_V into one (3H, H) projection; checkpoints store the three apart.
+# Our name -> the checkpoint's names, in the order of the stacked rows.
+FUSED = {".attention.self.qkv.": (".attention.self.query.", ".attention.self.key.", ".attention.self.value.")}
 ENCODER_PARTS = ("embeddings.", "encoder.")  # the body every BERT checkpoint must have; the rest are heads
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def checkpoint_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our state dict under the checkpoints' names: each fused tensor becomes its parts. The parts are
+    views of the fused tensor, so copying into them loads it, and reading them saves it."""
+    named = {}
+    for key, tensor in state.items():
+        fused = next((f for f in FUSED if f in key), None)
+        if fused is None:
+            named[key] = tensor
+            continue
+        for part, piece in zip(FUSED[fused], tensor.chunk(len(FUSED[fused]))):  # (3H, H) -> 3 x (H, H)
+            named[key.replace(fused, part)] = piece
+    return named
 
 
 def find_weights(path: Path) -> Path:
@@ -85,8 +103,8 @@ def is_encoder_key(key: str) -> bool:
 
 def load_state(model: BertPreTrainedModel, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
     """Copy `state` into `model`: strict for the encoder, explicit (one warning) for task heads."""
-    state = drop_tied_copies(match_prefix(state, model))
-    expected = model.state_dict()
+    state = drop_tied_copies(match_prefix(checkpoint_names(state), model))  # our own fused names work too
+    expected = checkpoint_names(model.state_dict())
     if not any(is_encoder_key(k) for k in state):
         sample = ", ".join(sorted(state)[:5]) or "no keys at all"
         raise ValueError(f"{source} is not a BERT checkpoint: it has no embeddings./encoder. weights "
@@ -104,7 +122,7 @@ def load_state(model: BertPreTrainedModel, state: dict[str, torch.Tensor], sourc
                              f"{tuple(expected[key].shape)}; check the config (e.g. num_labels, vocab_size)")
     with torch.no_grad():
         for key in expected.keys() & state.keys():
-            expected[key].copy_(state[key])  # state_dict() tensors share storage with the parameters
+            expected[key].copy_(state[key])  # views of the parameters: this writes into the model
     if missing or unexpected:
         parts = [f"newly initialised (train them before use): {', '.join(missing)}"] if missing else []
         parts += [f"not used by {type(model).__name__}: {', '.join(unexpected)}"] if unexpected else []
@@ -126,7 +144,8 @@ def save_pretrained(model: BertPreTrainedModel, directory: str | Path) -> Path:
     """config.json + model.safetensors, each written to a temporary file and renamed (never half-written)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    # copies: the query/key/value parts share one tensor's memory, which safetensors refuses to write
+    state = {k: v.detach().cpu().clone() for k, v in checkpoint_names(model.state_dict()).items()}
     metadata = {"format": "pt", "architecture": type(model).__name__}
     with tempfile.TemporaryDirectory(dir=directory, prefix=".saving-") as tmp:
         save_file(state, Path(tmp) / "model.safetensors", metadata=metadata)

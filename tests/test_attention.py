@@ -55,7 +55,7 @@ def test_heads_are_independent_slices():
     mha = MultiHeadSelfAttention(cfg).eval()
     x = torch.randn(1, 5, 12)
     out, _ = mha(x, need_weights=True)
-    q, k, v = mha.query(x), mha.key(x), mha.value(x)
+    q, k, v = mha.project(x)
     for h in range(3):
         s = slice(4 * h, 4 * h + 4)
         head_out, _ = scaled_dot_product_attention(q[..., s], k[..., s], v[..., s])

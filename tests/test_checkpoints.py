@@ -147,3 +147,27 @@ def test_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch
         save_pretrained(BertModel(BertConfig.tiny(vocab_size=30)), tmp_path)
     assert (tmp_path / "model.safetensors").read_bytes() == before
     assert not list(tmp_path.glob(".saving-*"))
+
+
+def test_fused_projection_holds_the_checkpoints_query_key_value_rows():
+    model = load_pretrained()
+    ref = load_file(default_model_dir() / "model.safetensors")
+    qkv = model.encoder.layer[4].attention.self.qkv
+    for rows, name in zip(qkv.weight.chunk(3), ("query", "key", "value")):
+        assert torch.equal(rows, ref[f"encoder.layer.4.attention.self.{name}.weight"])
+    assert torch.equal(qkv.bias[2 * 384:], ref["encoder.layer.4.attention.self.value.bias"])
+
+
+def test_saved_files_use_the_checkpoint_names_and_transformers_reads_them(tmp_path):
+    ours = BertForPreTraining(BertConfig.tiny(vocab_size=60)).eval()
+    save_pretrained(ours, tmp_path)
+    saved = load_file(tmp_path / "model.safetensors")
+    assert not [k for k in saved if ".qkv." in k]
+    assert {f"bert.encoder.layer.1.attention.self.{n}.{p}" for n in ("query", "key", "value")
+            for p in ("weight", "bias")} <= saved.keys()
+    hf = transformers.BertForPreTraining.from_pretrained(tmp_path).eval()
+    ids = torch.randint(60, (2, 9))
+    with torch.no_grad():
+        a, b = ours(ids), hf(ids)
+    torch.testing.assert_close(a.mlm_logits, b.prediction_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.nsp_logits, b.seq_relationship_logits, atol=1e-5, rtol=0)
