@@ -72,3 +72,30 @@ def test_torchrun_two_processes_match_one(tmp_path):
     for k in one:
         torch.testing.assert_close(two[k], one[k], atol=1e-5, rtol=0, msg=k)
     assert not torch.equal(one["cls.predictions.bias"], torch.zeros_like(one["cls.predictions.bias"]))
+
+
+def test_pretrain_saves_the_model_it_trained(tmp_path):
+    """The saved model scores the held-out pairs (same masks) exactly as the trained one did at its last
+    evaluation, and unlike the model it started from: the file holds what was trained, heads included."""
+    import random
+
+    from bertcourse.data import load_corpus
+    from bertcourse.pretraining import PretrainingCollate, make_nsp_pairs, pretraining_metrics
+    from bertcourse.training import Trainer, TrainingConfig
+
+    pretrain(tmp_path, tmp_path / "run")
+    trained = json.loads((tmp_path / "run" / "history.json").read_text())["eval"]
+    tok = BertTokenizer.from_pretrained(tmp_path / "run")
+    heldout = make_nsp_pairs(load_corpus(str(tmp_path / "heldout.txt")), tok, 32, rng=random.Random(1))
+
+    def held_out_scores(model):
+        return Trainer(model, heldout, PretrainingCollate(tok), TrainingConfig(steps=1, batch_size=4, progress=False),
+                       eval_data=heldout, metrics=pretraining_metrics).evaluate()
+
+    saved = held_out_scores(load_pretrained(tmp_path / "run", BertForPreTraining))
+    assert trained["step"][-1] == 6
+    for name in ("loss", "mlm_accuracy", "nsp_accuracy"):
+        assert saved[name] == pytest.approx(trained[name][-1], rel=1e-6), name
+    torch.manual_seed(0)                                        # the command's --seed: its initial weights
+    start = held_out_scores(BertForPreTraining(load_pretrained(tmp_path / "run", BertForPreTraining).config))
+    assert start["loss"] != pytest.approx(saved["loss"], rel=1e-3)
