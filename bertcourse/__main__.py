@@ -1,10 +1,11 @@
-"""Command line: `python -m bertcourse pretrain | finetune | predict ...`."""
+"""Command line: `python -m bertcourse pretrain | finetune | predict | evaluate ...`."""
 from __future__ import annotations
 
 import argparse
 import json
 import random
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -95,7 +96,7 @@ def finetune(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     mode = "feature extraction (frozen encoder)" if args.freeze else "full fine-tuning"
     print(f"{args.task}: {args.init} init, {mode}, {result.trainable_parameters:,} trainable weights, "
           f"trained in {result.seconds:.1f} s")
-    metrics = list(next(iter(result.scores.values())))
+    metrics = [m for m, v in next(iter(result.scores.values())).items() if isinstance(v, float)]  # not per_type
     print(f"  {'split':<6}" + "".join(f"{m:>14}" for m in metrics))
     for split, scores in result.scores.items():
         print(f"  {split:<6}" + "".join(f"{scores[m]:>14.4f}" for m in metrics))
@@ -111,6 +112,34 @@ def predict(args: argparse.Namespace) -> object:
                           max_length=max_length)
     print(json.dumps(answer, indent=2, ensure_ascii=False, default=str))
     return answer
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Score a model saved by `finetune` on a data set with its task's standard metric; --out keeps the JSON."""
+    task, model, tokenizer, meta = load_finetuned(args.model, args.device)
+    examples = task.load(args.split, args.data)
+    max_length = args.max_length or meta["config"]["max_length"]
+    started = time.perf_counter()
+    scores = task.evaluate(model, tokenizer, examples, max_length, args.batch_size)
+    report = {"model": str(args.model), "task": task.name, "data": str(args.data), "split": args.split,
+              "examples": len(examples), "max_length": max_length,
+              "seconds": round(time.perf_counter() - started, 1), "scores": scores}
+    print(f"{task.name} model {args.model} on {args.data} ({args.split}): {len(examples):,} examples, "
+          f"scored in {report['seconds']} s")
+    for name, value in scores.items():
+        if name != "per_type":
+            print(f"  {name:<12} {value:.4f}")
+    for kind, s in scores.get("per_type", {}).items():  # NER: each entity type, as conlleval prints it
+        print(f"  {kind:<6} precision {s['precision']:.4f}  recall {s['recall']:.4f}  f1 {s['f1']:.4f}  "
+              f"({s['support']} entities)")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")  # written whole, then renamed: never a half-written file
+        tmp.write_text(json.dumps(report, indent=1))
+        tmp.replace(out)
+        print(f"scores written to {out}")
+    return report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pair", nargs="?", default=None, help="the second sentence (for qa: the context)")
     p.add_argument("--device", default=None)
     p.set_defaults(run=predict)
+
+    p = commands.add_parser("evaluate", help="score a fine-tuned model on a data set (e.g. a real benchmark)")
+    p.add_argument("--model", required=True, help="a directory written by `finetune --out`")
+    p.add_argument("--data", required=True, help="a benchmark's folder or file as downloaded (GLUE dev.tsv, "
+                   "CoNLL-2003 test.txt, SQuAD dev-v1.1.json), a folder of the shipped format, or a benchmark name "
+                   "(sst-2, mnli, rte, sts-b, conll2003, squad)")
+    p.add_argument("--split", choices=("dev", "test"), default="test",
+                   help="which split (GLUE and SQuAD keep their test labels private: both read their dev file)")
+    p.add_argument("--max-length", type=int, default=None, help="default: the length the model was trained at")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None, help="write the scores to this JSON file")
+    p.set_defaults(run=evaluate)
     return parser
 
 

@@ -12,6 +12,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,22 @@ def fetch(name: str, cache_dir: Path | None = None, remote: Remote | None = None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             errors.append(f"{url}: {exc}")
     raise ConnectionError(f"could not download {name!r} ({'; '.join(errors)}). Are you offline? Download "
-                          f"{remote.urls[0]} by hand and put it at {target}")
+                          f"{remote.urls[0]} by hand and put it at {target}, or pass the folder or file you "
+                          "already have instead of the name")
+
+
+def split_file(data: str | Path, candidates: Sequence[str], forms: str) -> Path:
+    """The file to read: `data` itself when it is a file, else the first of `candidates` found in the
+    directory `data`. Users hold benchmark files as they downloaded them, in their folder or alone."""
+    path = Path(data)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for name in candidates:
+            if (path / name).is_file():
+                return path / name
+        raise FileNotFoundError(f"{path} holds no {' or '.join(candidates)}; pass {forms}")
+    raise FileNotFoundError(f"{path} is neither a file nor a directory; pass {forms}")
 
 
 # ---- corpora for pretraining -------------------------------------------------------------------
@@ -148,12 +164,24 @@ def wikitext_documents(raw: str) -> list[list[str]]:
     return documents
 
 
-def load_wikitext2(split: str = "train", cache_dir: Path | None = None) -> list[list[str]]:
-    """WikiText-2 (raw) as documents of sentences; split is 'train', 'valid' or 'test'."""
+def load_wikitext2(split: str = "train", cache_dir: Path | None = None,
+                   source: str | Path | None = None) -> list[list[str]]:
+    """WikiText-2 (raw) as documents of sentences; split is 'train', 'valid' or 'test'. source: None
+    (the official zip, downloaded once), the zip itself, its unpacked wikitext-2-raw/ folder, or one
+    wiki.{split}.raw file."""
     if split not in ("train", "valid", "test"):
         raise ValueError(f"split must be 'train', 'valid' or 'test', not {split!r}")
-    with zipfile.ZipFile(fetch("wikitext-2", cache_dir)) as archive:
-        raw = archive.read(f"wikitext-2-raw/wiki.{split}.raw").decode("utf-8")
+    member = f"wiki.{split}.raw"
+    path = fetch("wikitext-2", cache_dir) if source is None else split_file(
+        source, (member, f"wikitext-2-raw/{member}"), f"WikiText-2 raw's zip, its wikitext-2-raw/ folder, "
+        f"or its {member}")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if f"wikitext-2-raw/{member}" not in archive.namelist():
+                raise ValueError(f"{path} holds no wikitext-2-raw/{member}; is it wikitext-2-raw-v1.zip?")
+            raw = archive.read(f"wikitext-2-raw/{member}").decode("utf-8")
+    else:
+        raw = path.read_text(encoding="utf-8")
     return wikitext_documents(raw)
 
 
@@ -171,10 +199,14 @@ def pydoc_documents() -> list[list[str]]:
 
 
 def load_corpus(name_or_path: str) -> list[list[str]]:
-    """'course' (shipped), 'course-heldout', 'wikitext-2', 'pydoc', or a path to a corpus file."""
+    """'course' (shipped), 'course-heldout', 'wikitext-2', 'pydoc', a path to a corpus file, or
+    WikiText-2 as downloaded (its zip, its wikitext-2-raw/ folder: the train split; or a wiki.*.raw file)."""
     named = {"course": lambda: read_documents(DATA_DIR / "pretraining" / "train.txt"),
              "course-heldout": lambda: read_documents(DATA_DIR / "pretraining" / "heldout.txt"),
              "wikitext-2": load_wikitext2, "pydoc": pydoc_documents}
     if name_or_path in named:
         return named[name_or_path]()
-    return read_documents(name_or_path)
+    path = Path(name_or_path)
+    if path.is_dir() or path.suffix in (".zip", ".raw"):
+        return load_wikitext2("train", source=path)
+    return read_documents(path)

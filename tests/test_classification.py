@@ -91,13 +91,41 @@ def test_glue_directory_of_tsv_files(tmp_path):
     assert [e.label for e in get_task("similarity").load("test", tmp_path)] == [5.0, 3.8]
 
 
+def test_glue_dev_file_alone_in_a_folder_or_by_itself_maps_its_labels(tmp_path):
+    """As downloaded: GLUE's dev.tsv (MNLI's dev_matched.tsv) alone is enough, raw labels become names."""
+    for folder, text in (("SST-2", SST2), ("MNLI", MNLI), ("RTE", RTE), ("STS-B", STSB)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / ("dev_matched.tsv" if folder == "MNLI" else "dev.tsv")).write_text(text)
+    sst = get_task("sentiment")
+    expected = ["positive", "negative"]
+    assert [e.label for e in sst.load("dev", tmp_path / "SST-2")] == expected
+    assert [e.label for e in sst.load("test", tmp_path / "SST-2")] == expected  # GLUE's dev is our test
+    assert [e.label for e in sst.load("dev", tmp_path / "SST-2" / "dev.tsv")] == expected
+    assert sst.featurize(sst.load("dev", tmp_path / "SST-2"), BertTokenizer.from_pretrained(), 32)[0]["labels"] == 1
+    assert [e.label for e in get_task("entailment").load("dev", tmp_path / "MNLI")] == ["neutral", "entailment"]
+    assert get_task("rte").load("dev", tmp_path / "RTE" / "dev.tsv")[0].label == "not_entailment"
+    assert [e.label for e in get_task("similarity").load("test", tmp_path / "STS-B")] == [5.0, 3.8]
+    with pytest.raises(FileNotFoundError, match=r"MNLI holds no test.jsonl or dev_mismatched.tsv; pass a "
+                                                r"directory holding test.jsonl or MNLI's dev_mismatched.tsv"):
+        get_task("entailment").load("test", tmp_path / "MNLI")
+    with pytest.raises(FileNotFoundError, match="SST-2 holds no train.jsonl or train.tsv"):
+        sst.load("train", tmp_path / "SST-2")
+    (tmp_path / "SST-2" / "test.tsv").write_text("index\tsentence\n0\tuneasy mishmash of styles and genres .\n")
+    with pytest.raises(ValueError, match=r"no column \['label'\].*test.tsv files hold no labels: score on dev.tsv"):
+        sst.load("test", tmp_path / "SST-2" / "test.tsv")
+    (tmp_path / "dev.jsonl").write_text('{"text": "Lovely.", "label": "positive"}\n')
+    assert sst.load("dev", tmp_path / "dev.jsonl") == [PairExample("Lovely.", None, "positive")]
+
+
 def test_wrong_benchmark_or_split_or_folder_is_explained(tmp_path):
     with pytest.raises(ValueError, match="not a sentiment dataset"):
         get_task("sentiment").load("train", "mnli")
     with pytest.raises(ValueError, match="unknown split"):
         get_task("sentiment").load("validation")
-    with pytest.raises(FileNotFoundError, match="no train.jsonl"):
+    with pytest.raises(FileNotFoundError, match="no train.jsonl or train.tsv"):
         get_task("sentiment").load("train", tmp_path)
+    with pytest.raises(FileNotFoundError, match="sst2 is neither a file nor a directory; .*names \\['sst-2'\\]"):
+        get_task("sentiment").load("train", "sst2")
     (tmp_path / "train.tsv").write_text("text\tgold\nhi\t1\n")
     with pytest.raises(ValueError, match="no column"):
         get_task("sentiment").load("train", tmp_path)

@@ -92,6 +92,37 @@ def test_wikitext_is_read_as_articles(server, tmp_path, monkeypatch):
         data.load_wikitext2("dev")
 
 
+def test_wikitext_as_downloaded_loads_from_its_zip_folder_or_file(tmp_path):
+    """Offline, a user who has the zip, its unpacked wikitext-2-raw/ folder or one .raw file reads it directly."""
+    expected = data.wikitext_documents(WIKITEXT_TRAIN)
+    (tmp_path / "wikitext-2-raw-v1.zip").write_bytes(make_zip())
+    with zipfile.ZipFile(tmp_path / "wikitext-2-raw-v1.zip") as archive:
+        archive.extractall(tmp_path)
+    raw = tmp_path / "wikitext-2-raw"
+    for source in (tmp_path / "wikitext-2-raw-v1.zip", raw, tmp_path, raw / "wiki.test.raw"):
+        assert data.load_wikitext2("test", source=source) == expected
+    assert data.load_corpus(str(raw)) == data.load_corpus(str(raw / "wiki.train.raw")) == expected
+    (raw / "wiki.valid.raw").unlink()
+    with pytest.raises(FileNotFoundError, match=r"wikitext-2-raw holds no wiki.valid.raw or "
+                                                r"wikitext-2-raw/wiki.valid.raw; pass WikiText-2 raw's zip"):
+        data.load_wikitext2("valid", source=raw)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match="holds no wikitext-2-raw/wiki.train.raw"):
+        data.load_corpus(str(other))
+
+
+def test_split_file_takes_a_file_or_the_first_candidate_in_a_folder(tmp_path):
+    (tmp_path / "b.tsv").write_text("x")
+    assert data.split_file(tmp_path, ("a.jsonl", "b.tsv"), "forms") == tmp_path / "b.tsv"
+    (tmp_path / "a.jsonl").write_text("x")
+    assert data.split_file(tmp_path, ("a.jsonl", "b.tsv"), "forms") == tmp_path / "a.jsonl"
+    assert data.split_file(tmp_path / "b.tsv", ("a.jsonl",), "forms") == tmp_path / "b.tsv"
+    with pytest.raises(FileNotFoundError, match=r"holds no c.txt or d.txt; pass a folder of them"):
+        data.split_file(tmp_path, ("c.txt", "d.txt"), "a folder of them")
+
+
 def test_read_documents(tmp_path):
     (tmp_path / "c.txt").write_text("One.\nTwo.\n\n\nThree.\n")
     assert data.read_documents(tmp_path / "c.txt") == [["One.", "Two."], ["Three."]]

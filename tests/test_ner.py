@@ -20,7 +20,8 @@ from seqeval.metrics.sequence_labeling import get_entities
 from bertcourse import BertConfig, BertForTokenClassification, BertTokenizer, data
 from bertcourse.tasks import get_task
 from bertcourse.tasks.ner import (NER, TAG_IDS, TAGS, align_labels, encode_words, entities, entity_scores,
-                                  featurize, load, predict, predict_tags, split_words, to_iob2, word_predictions)
+                                  featurize, load, predict, predict_tags, reading_windows, split_words, to_iob2,
+                                  word_predictions)
 
 # The shared task's description of its own files: IOB1, so an entity starts with I- and B- only
 # separates two adjacent entities of the same type ("Berlin Paris").
@@ -99,10 +100,27 @@ def test_conll_columns_are_read_and_iob1_becomes_iob2(tmp_path):
     assert load("dev", tmp_path) == IOB1_EXPECTED
     (tmp_path / "valid.txt").write_text(CONLL_IOB2["valid.txt"])  # IOB2 is read unchanged
     assert load("dev", tmp_path)[0]["tags"] == ["O", "O", "B-ORG", "O", "O", "O", "O"]
-    with pytest.raises(FileNotFoundError, match="neither dev.jsonl nor valid.txt"):
+    with pytest.raises(FileNotFoundError, match=r"missing is neither a file nor a directory; pass a directory "
+                                                r"holding dev.jsonl .* valid.txt or eng.testa, one such file"):
         load("dev", tmp_path / "missing")
     with pytest.raises(ValueError, match="unknown split 'valid'"):
         load("valid", tmp_path)
+
+
+def test_conll_files_load_under_every_name_and_alone(tmp_path):
+    """The shared task's own eng.testb (IOB1), a folder holding test.txt alone, and the file itself."""
+    (tmp_path / "eng.testb").write_text(CONLL_IOB1)
+    assert load("test", tmp_path) == IOB1_EXPECTED
+    assert load("test", tmp_path / "eng.testb") == IOB1_EXPECTED
+    alone = tmp_path / "conll2003"
+    alone.mkdir()
+    (alone / "test.txt").write_text(CONLL_IOB2["test.txt"])
+    assert load("test", alone) == load("test", alone / "test.txt") == [
+        {"tokens": ["JAPAN", "GET", "LUCKY"], "tags": ["B-LOC", "O", "O"]}]
+    with pytest.raises(FileNotFoundError, match=r"conll2003 holds no dev.jsonl or valid.txt or eng.testa"):
+        load("dev", alone)
+    (alone / "dev.jsonl").write_text(json.dumps({"tokens": ["Paris"], "tags": ["B-LOC"]}) + "\n")
+    assert load("dev", alone / "dev.jsonl") == [{"tokens": ["Paris"], "tags": ["B-LOC"]}]
 
 
 def test_iob1_to_iob2_keeps_the_entities_conlleval_reads():
@@ -297,16 +315,56 @@ def test_batched_evaluation_equals_one_sentence_at_a_time(shipped, tok, hf_token
                            if w is not None and word_ids[k - 1] != w])
     assert sum(len(get_entities(p)) for p in y_pred) > 50  # a random model tags plenty of entities
     model.train()
-    assert predict_tags(model, tok, examples, 128, 7) == y_pred
+    assert predict_tags(model, tok, examples, 7) == y_pred
     assert not model.training
     y_true = [ex["tags"] for ex in examples]
     result = NER.evaluate(model, tok, examples, 128, 64)
-    assert result == {k: v for k, v in entity_scores(y_true, y_pred).items() if k != "per_type"}
+    assert result == entity_scores(y_true, y_pred) and set(result["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert result["f1"] == pytest.approx(f1_score(y_true, y_pred), abs=1e-12)
     with pytest.raises(ValueError, match="no examples to tag"):
         NER.evaluate(model, tok, [], 128, 8)
+
+
+def test_a_sentence_longer_than_max_length_is_tagged_whole(shipped, tok):
+    """CoNLL-2003's test sentence 33 has 122 tokens; training at max_length 96 refuses it (a cut would leave
+    words untagged), scoring reads it whole: the same tags as the model gives it alone, unbatched."""
+    torch.manual_seed(0)
+    model = BertForTokenClassification(BertConfig.tiny(num_labels=len(TAGS))).eval()
+    words = [w for ex in shipped["dev"][:12] for w in ex["tokens"]]
+    long = {"tokens": words, "tags": ["O"] * len(words)}
+    ids, word_ids = encode_words(tok, words, 512)
+    assert 122 < len(ids) < 512
+    with pytest.raises(ValueError, match="more than max_length=96"):
+        featurize([long], tok, 96)
+    alone = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
+    assert predict_tags(model, tok, [shipped["dev"][0], long], 8)[1] == [TAGS[t] for t in word_predictions(word_ids, alone)]
+    assert NER.evaluate(model, tok, [long], 96, 8)["precision"] >= 0  # scored, not refused
+
+
+def test_beyond_the_positions_a_sentence_is_read_in_windows_of_whole_words(tok):
+    torch.manual_seed(0)
+    model = BertForTokenClassification(BertConfig.tiny(num_labels=len(TAGS), max_position_embeddings=32)).eval()
+    words = ["Angela", "Merkel", "visited", "Llanfairpwllgwyngyll", "on", "Monday", "."] * 9
+    windows = reading_windows(tok, words, 32)
+    assert len(windows) > 2 and all(len(ids) <= 32 for ids, _ in windows) and spans_of(windows)[-1][1] == len(words)
+    assert [tok.convert_ids_to_tokens(ids[1:-1]) for ids, _ in windows] == \
+        [tok.convert_ids_to_tokens(ids[1:-1]) for ids, _ in [encode_words(tok, words[s:e], 512) for s, e in
+                                                              spans_of(windows)]]
+    tags = predict_tags(model, tok, [{"tokens": words}], 4)[0]
+    assert len(tags) == len(words)
+    assert tags == [t for s, e in spans_of(windows) for t in predict_tags(model, tok, [{"tokens": words[s:e]}])[0]]
+
+
+def spans_of(windows) -> list[tuple[int, int]]:
+    """Consecutive word ranges of reading_windows' windows (their word ids count from 0 in each)."""
+    spans, start = [], 0
+    for _, word_ids in windows:
+        n = max(w for w in word_ids if w is not None) + 1
+        spans.append((start, start + n))
+        start += n
+    return spans
 
 
 class IdEchoModel(torch.nn.Module):
@@ -315,6 +373,7 @@ class IdEchoModel(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.unused = torch.nn.Parameter(torch.zeros(1))
+        self.config = SimpleNamespace(max_position_embeddings=512)
 
     def forward(self, input_ids, **kw):
         return SimpleNamespace(logits=F.one_hot(input_ids % len(TAGS), len(TAGS)).float())  # (B, T, 9)

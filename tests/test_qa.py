@@ -54,6 +54,18 @@ def test_load_squad_reads_the_v11_format(tmp_path):
     assert load("dev", tmp_path) == load_squad(path)
 
 
+def test_squad_files_load_from_their_folder_or_alone(tmp_path):
+    """SQuAD's dev-v1.1.json as downloaded, in a folder or passed itself; its test set is hidden, so a
+    folder's test split is dev-v1.1.json too."""
+    path = tmp_path / "dev-v1.1.json"
+    path.write_text(json.dumps(squad_json(CONTEXT, [("q1", "When did it open?", [("1852", 24)])])), encoding="utf-8")
+    expected = [SquadExample("q1", "When did it open?", CONTEXT, [("1852", 24)])]
+    assert load("dev", tmp_path) == load("test", tmp_path) == load("test", path) == load("train", path) == expected
+    with pytest.raises(FileNotFoundError, match=r"holds no train.json or train-v1.1.json; pass a directory holding "
+                                                r"train.json or train-v1.1.json \(SQuAD v1.1 format\), one such file"):
+        load("train", tmp_path)
+
+
 def test_shipped_splits_load_with_every_answer_checked():
     splits = {split: load(split) for split in ("train", "dev", "test")}
     assert [len(v) for v in splits.values()] == [754, 74, 86]  # the datasheet's counts
@@ -84,7 +96,8 @@ def test_load_explains_bad_files(tmp_path):
     path.write_text(json.dumps(squad_json(CONTEXT, [("q", "Why?", [])])), encoding="utf-8")
     with pytest.raises(ValueError, match="'q' has no answer"):
         load_squad(path)
-    with pytest.raises(FileNotFoundError, match="holding dev.json"):
+    with pytest.raises(FileNotFoundError, match=r"missing is neither a file nor a directory; pass a directory "
+                                                r"holding dev.json or dev-v1.1.json"):
         load("dev", tmp_path / "missing")
     with pytest.raises(ValueError, match="unknown split"):
         load("valid")

@@ -1,8 +1,8 @@
 """Sentence and sentence-pair tasks on the pooled [CLS] vector: sentiment (one sentence, 2 classes),
 entailment (premise + hypothesis, 3 classes) and semantic similarity (a pair, a 0-5 score: regression).
 
-Data: the shipped teaching sets in data/, a directory holding the same jsonl files or GLUE TSV files,
-or a GLUE benchmark by name (downloaded on demand, checksummed, cached).
+Data: the shipped teaching sets in data/, a directory holding the same jsonl files or GLUE TSV files
+(or one such file), or a GLUE benchmark by name (downloaded on demand, checksummed, cached).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from .. import data as datasets
 from ..model import BertForSequenceClassification
 from ..tokenizer import BertTokenizer
-from .common import MODEL_INPUTS, Task, check_split
+from .common import MODEL_INPUTS, Task, check_split, progress
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,11 @@ JSONL_KEYS = {"sentiment": ("text", None, "label"), "entailment": ("premise", "h
 def read_glue_tsv(lines: Sequence[str], columns: tuple[str, str | None, str], source: str) -> list[PairExample]:
     """GLUE files are tab-separated with a header and no quoting (quotes are part of the text)."""
     rows = list(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
-    header, body = rows[0], rows[1:]
+    header, body = (rows[0], rows[1:]) if rows else ([], [])
     missing = [c for c in columns if c is not None and c not in header]
     if missing:
-        raise ValueError(f"{source}: no column {missing} in the header {header}; is this the right GLUE file?")
+        raise ValueError(f"{source}: no column {missing} in the header {header}; is this the right GLUE file? "
+                         "(GLUE's test.tsv files hold no labels: score on dev.tsv)")
     index = {name: header.index(name) for name in columns if name is not None}
     text, pair, label = columns
     return [PairExample(row[index[text]], row[index[pair]] if pair else None, row[index[label]])
@@ -79,19 +80,25 @@ def read_jsonl(path: Path, keys: tuple[str, str | None, str]) -> list[PairExampl
     return examples
 
 
+def glue_labels(glue: Glue, examples: list[PairExample]) -> list[PairExample]:
+    """GLUE's raw labels (SST-2's 0/1) -> the task's class names, whichever route the file came by."""
+    names = dict(glue.label_names)
+    return [PairExample(e.text, e.pair, names.get(e.label, e.label)) for e in examples]
+
+
 def load_glue(name: str, split: str) -> list[PairExample]:
     """A GLUE task by name from its official zip (downloaded once, then read from the cache)."""
     glue = GLUE[name]
     member = f"{glue.folder}/{dict(glue.files)[split]}"
     with zipfile.ZipFile(datasets.fetch(name)) as archive:
         lines = io.TextIOWrapper(archive.open(member), encoding="utf-8").read().splitlines()
-    examples = read_glue_tsv(lines, glue.columns, f"{name}:{member}")
-    names = dict(glue.label_names)
-    return [PairExample(e.text, e.pair, names.get(e.label, e.label)) for e in examples]
+    return glue_labels(glue, read_glue_tsv(lines, glue.columns, f"{name}:{member}"))
 
 
 def load(task_name: str, split: str, data: str | Path | None = None) -> list[PairExample]:
-    """The shipped set (data=None), a GLUE name, or a directory of {split}.jsonl or GLUE .tsv files."""
+    """A split's examples from: the shipped set (data=None); a GLUE name (downloaded once, checksummed);
+    a directory holding {split}.jsonl or the GLUE file of the split (dev.tsv alone is enough; MNLI's
+    dev_matched.tsv); or one such .jsonl or .tsv file. GLUE's raw labels become the task's names."""
     check_split(split)
     glue_names = TASKS[task_name].glue
     data = glue_names[0] if data is None and not (datasets.DATA_DIR / task_name).is_dir() else data
@@ -100,16 +107,15 @@ def load(task_name: str, split: str, data: str | Path | None = None) -> list[Pai
     elif isinstance(data, str) and data in GLUE:
         raise ValueError(f"{data} is not a {task_name} dataset; for {task_name} use one of {glue_names}")
     else:
-        folder = datasets.DATA_DIR / task_name if data is None else Path(data)
-        if (folder / f"{split}.jsonl").is_file():
-            examples = read_jsonl(folder / f"{split}.jsonl", JSONL_KEYS[task_name])
-        elif (folder / "train.tsv").is_file():
-            glue = GLUE[glue_names[0]]
-            path = folder / dict(glue.files)[split]
-            examples = read_glue_tsv(path.read_text(encoding="utf-8").splitlines(), glue.columns, str(path))
-        else:
-            raise FileNotFoundError(f"no {split}.jsonl or GLUE train.tsv in {folder}; pass a directory "
-                                    f"holding them or one of the names {glue_names}")
+        glue = GLUE[glue_names[0]]
+        glue_file = dict(glue.files)[split]
+        path = datasets.split_file(datasets.DATA_DIR / task_name if data is None else data,
+                                   (f"{split}.jsonl", glue_file),
+                                   f"a directory holding {split}.jsonl or {glue.folder}'s {glue_file}, one such "
+                                   f"file, or one of the names {list(glue_names)}")
+        examples = (read_jsonl(path, JSONL_KEYS[task_name]) if path.suffix == ".jsonl"
+                    else glue_labels(glue, read_glue_tsv(
+                        path.read_text(encoding="utf-8").splitlines(), glue.columns, str(path))))
     if TASKS[task_name].num_labels == 1:
         examples = [PairExample(e.text, e.pair, float(e.label)) for e in examples]
     return examples
@@ -165,7 +171,7 @@ def logits_of(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[Pai
     model.eval()
     device = next(model.parameters()).device
     outputs = []
-    for start in range(0, len(examples), batch_size):
+    for start in progress(range(0, len(examples), batch_size), len(examples), "scoring"):
         batch = model_inputs(model, tokenizer, examples[start:start + batch_size], max_length)
         outputs.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu())
     return torch.cat(outputs)

@@ -1,16 +1,20 @@
 """What every fine-tuning task provides, so one driver (`bertcourse.finetuning`) can train any of them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ..tokenizer import BertTokenizer
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+# Scoring shows a progress bar from this many examples on: the shipped sets (754 examples at most) score in
+# seconds, where a bar in every notebook output would be noise; the real benchmarks (872 to 10,570) take minutes.
+PROGRESS_FROM = 800
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ def label_accuracy(out, batch: dict[str, Tensor]) -> dict[str, tuple[float, floa
     counted = labels != -100
     correct = (logits.argmax(-1) == labels) & counted
     return {"accuracy": (correct.sum().item(), counted.sum().item())}
+
+
+def progress(starts: range, examples: int, desc: str) -> Iterable[int]:
+    """The batch starts of a scoring loop, with a tqdm bar when there are enough examples to wait for."""
+    return tqdm(starts, desc=desc, unit="batch", disable=examples < PROGRESS_FROM, leave=False)
 
 
 def check_split(split: str) -> str:

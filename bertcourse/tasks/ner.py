@@ -21,15 +21,16 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ..data import DATA_DIR, fetch
+from ..data import DATA_DIR, fetch, split_file
 from ..model import BertForTokenClassification
 from ..tokenizer import BertTokenizer
-from .common import MODEL_INPUTS, Task, check_split, pad_batch
+from .common import MODEL_INPUTS, Task, check_split, pad_batch, progress
 
 TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 TAG_IDS = {tag: i for i, tag in enumerate(TAGS)}
 IGNORE = -100  # the label cross-entropy skips: a word's later sub-tokens, [CLS], [SEP] and [PAD]
-CONLL_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
+# per split: the name in the common copies (data.deepai.org's zip, Hugging Face), then the shared task's own
+CONLL_FILES = {"train": ("train.txt", "eng.train"), "dev": ("valid.txt", "eng.testa"), "test": ("test.txt", "eng.testb")}
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -86,43 +87,67 @@ def read_conll(text: str, source: str) -> list[dict]:
 
 def load(split: str, data: str | Path | None = None) -> list[dict]:
     """The sentences of a split ('train', 'dev' or 'test') of: the shipped teaching set (None);
-    "conll2003" (downloaded once, then cached); or a directory holding {split}.jsonl files in the
-    shipped format, or CoNLL-2003's train.txt / valid.txt / test.txt (dev is valid.txt)."""
+    "conll2003" (downloaded once, then cached); a directory holding {split}.jsonl in the shipped format,
+    or CoNLL-2003's train.txt / valid.txt / test.txt (dev is valid.txt; eng.train / eng.testa /
+    eng.testb as the shared task named them); or one such file."""
     check_split(split)
     if data is None:
         return read_jsonl(DATA_DIR / "ner" / f"{split}.jsonl")
     if str(data) == "conll2003":
+        member = CONLL_FILES[split][0]
         with zipfile.ZipFile(fetch("conll2003")) as archive:
-            text = archive.read(CONLL_FILES[split]).decode("utf-8")
-        return read_conll(text, f"conll2003.zip:{CONLL_FILES[split]}")
-    directory = Path(data)
-    if (directory / f"{split}.jsonl").is_file():
-        return read_jsonl(directory / f"{split}.jsonl")
-    if (directory / CONLL_FILES[split]).is_file():
-        return read_conll((directory / CONLL_FILES[split]).read_text(encoding="utf-8"),
-                          str(directory / CONLL_FILES[split]))
-    raise FileNotFoundError(f"{directory} holds neither {split}.jsonl nor {CONLL_FILES[split]}: pass a directory "
-                            "of jsonl files like data/ner/, one with CoNLL-2003's train.txt / valid.txt / "
-                            "test.txt, or 'conll2003'")
+            text = archive.read(member).decode("utf-8")
+        return read_conll(text, f"conll2003.zip:{member}")
+    path = split_file(data, (f"{split}.jsonl", *CONLL_FILES[split]),
+                      f"a directory holding {split}.jsonl like data/ner/ or CoNLL-2003's "
+                      f"{' or '.join(CONLL_FILES[split])}, one such file, or 'conll2003'")
+    if path.suffix == ".jsonl":
+        return read_jsonl(path)
+    return read_conll(path.read_text(encoding="utf-8"), str(path))
 
 
 # ---- features: words -> sub-tokens and back --------------------------------------------------------
+def word_pieces(tokenizer: BertTokenizer, words: Sequence[str]) -> list[list[int]]:
+    """The sub-token ids of each word, each word tokenized alone so that sub-tokens never straddle two
+    words; a word the tokenizer drops (invisible characters) becomes [UNK], so it still gets a tag."""
+    return [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word) or [tokenizer.unk_token]) for word in words]
+
+
+def with_specials(tokenizer: BertTokenizer, pieces: Sequence[list[int]]) -> tuple[list[int], list[int | None]]:
+    """[CLS] pieces of each word [SEP]: the ids, and for each token the index of its word (None on
+    [CLS] and [SEP])."""
+    ids, word_ids = [tokenizer.cls_token_id], [None]
+    for w, word in enumerate(pieces):
+        ids += word
+        word_ids += [w] * len(word)
+    return ids + [tokenizer.sep_token_id], word_ids + [None]
+
+
 def encode_words(tokenizer: BertTokenizer, words: Sequence[str], max_length: int,
                  index: int = 0) -> tuple[list[int], list[int | None]]:
-    """[CLS] sub-tokens of each word [SEP]: the ids, and for each token the index of its word (None
-    on [CLS] and [SEP]). Each word is tokenized alone, so sub-tokens never straddle two words."""
-    ids, word_ids = [tokenizer.cls_token_id], [None]
-    for w, word in enumerate(words):
-        pieces = tokenizer.tokenize(word) or [tokenizer.unk_token]  # an invisible word still gets a tag
-        ids += tokenizer.convert_tokens_to_ids(pieces)
-        word_ids += [w] * len(pieces)
-    ids.append(tokenizer.sep_token_id)
-    word_ids.append(None)
+    """A training input: `with_specials` of the words' pieces, refused beyond max_length, since cutting
+    the sentence would leave words without a tag."""
+    ids, word_ids = with_specials(tokenizer, word_pieces(tokenizer, words))
     if len(ids) > max_length:
         raise ValueError(f"sentence {index} has {len(ids)} tokens with [CLS] and [SEP], more than "
                          f"max_length={max_length}; raise max_length (BERT has 512 positions) or split the "
                          "sentence, since cutting it would leave words without a tag")
     return ids, word_ids
+
+
+def reading_windows(tokenizer: BertTokenizer, words: Sequence[str],
+                    limit: int) -> list[tuple[list[int], list[int | None]]]:
+    """A sentence as inputs of at most `limit` tokens that drop no word, for tagging: the whole sentence
+    when it fits (BERT's 512 positions hold any real one: CoNLL-2003's longest test sentence has 122
+    tokens), else consecutive runs of whole words. Word ids count within each window."""
+    pieces = word_pieces(tokenizer, words)
+    windows, start, used = [], 0, 0
+    for w, word in enumerate(pieces):
+        if w > start and used + len(word) + 2 > limit:  # + [CLS] and [SEP]
+            windows.append(with_specials(tokenizer, pieces[start:w]))
+            start, used = w, 0
+        used += len(word)
+    return windows + [with_specials(tokenizer, pieces[start:])]
 
 
 def first_subtokens(word_ids: Sequence[int | None]) -> list[int]:
@@ -217,31 +242,47 @@ def entity_scores(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str
 
 # ---- evaluation and prediction ---------------------------------------------------------------------
 @torch.no_grad()
-def predict_tags(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[dict], max_length: int = 128,
+def predict_tags(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[dict],
                  batch_size: int = 32) -> list[list[str]]:
-    """The model's tag for every word of every sentence: the argmax on the word's first sub-token."""
+    """The model's tag for every word of every sentence: the argmax on the word's first sub-token. No
+    sentence is refused or cut: each is read whole up to the model's positions, in windows beyond."""
     if not examples:
         raise ValueError("no examples to tag; pass at least one sentence")
     model.eval()
     device = next(model.parameters()).device
-    features = featurize(examples, tokenizer, max_length)
-    tags = []
-    for start in range(0, len(features), batch_size):
-        batch = pad_batch(features[start:start + batch_size])
-        logits = model(**{k: batch[k].to(device) for k in MODEL_INPUTS}).logits  # (B, T, num_labels)
-        predicted = logits.argmax(-1).cpu()                                      # (B, T)
-        for row, labels in zip(predicted, batch["labels"]):
-            tags.append([TAGS[t] for t in row[labels != IGNORE].tolist()])      # first sub-tokens = words
+    limit = model.config.max_position_embeddings
+    windows = [(i, *window) for i, ex in enumerate(examples)
+               for window in reading_windows(tokenizer, check_words(ex, i), limit)]  # (sentence, ids, word_ids)
+    order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]))  # like lengths together: less padding
+    window_tags: list[list[str]] = [[] for _ in windows]
+    for start in progress(range(0, len(order), batch_size), len(examples), "tagging"):
+        chunk = order[start:start + batch_size]
+        batch = pad_batch([{"input_ids": windows[k][1], "token_type_ids": [0] * len(windows[k][1]),
+                            "attention_mask": [1] * len(windows[k][1])} for k in chunk])
+        predicted = model(**{key: batch[key].to(device) for key in MODEL_INPUTS}).logits.argmax(-1)  # (B, T)
+        for k, row in zip(chunk, predicted.tolist()):
+            window_tags[k] = [TAGS[t] for t in word_predictions(windows[k][2], row)]
+    tags: list[list[str]] = [[] for _ in examples]
+    for (i, _, _), found in zip(windows, window_tags):
+        tags[i] += found
     return tags
 
 
+def check_words(example: dict, index: int) -> list[str]:
+    words = example.get("tokens") if isinstance(example, dict) else None
+    if not isinstance(words, list) or not words:
+        raise ValueError(f"sentence {index} needs a non-empty list 'tokens' of words; got {str(example)[:80]}")
+    return words
+
+
 def evaluate(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[dict], max_length: int = 128,
-             batch_size: int = 32) -> dict[str, float]:
-    """Entity precision, recall and F1 of the model's word tags (per type: `entity_scores` of
-    `predict_tags`)."""
-    scores = entity_scores([ex["tags"] for ex in examples], predict_tags(model, tokenizer, examples, max_length,
-                                                                         batch_size))
-    return {key: scores[key] for key in ("precision", "recall", "f1")}
+             batch_size: int = 32) -> dict:
+    """Entity precision, recall and F1 of the model's word tags, overall and per type (`entity_scores`
+    of `predict_tags`), as conlleval reports them. max_length, the length trained at, is no limit here:
+    a scored sentence is never cut (see `predict_tags`)."""
+    for i, example in enumerate(examples):
+        check_example(example, f"sentence {i}")
+    return entity_scores([ex["tags"] for ex in examples], predict_tags(model, tokenizer, examples, batch_size))
 
 
 def split_words(tokenizer: BertTokenizer, text: str) -> list[str]:
@@ -264,14 +305,12 @@ class Tagging(NamedTuple):
 @torch.no_grad()
 def predict(model: nn.Module, tokenizer: BertTokenizer, text: str, pair: str | None = None,
             max_length: int = 128) -> Tagging:
-    """Tag a raw sentence: split it into words, tag each word, and collect the entities."""
+    """Tag a raw sentence: split it into words, tag each word, and collect the entities (max_length is
+    no limit, as in `evaluate`: a long text is read whole, or in windows beyond the model's positions)."""
     if pair is not None:
         raise ValueError("NER tags a single sentence; pass no pair")
     words = split_words(tokenizer, text)
-    ids, word_ids = encode_words(tokenizer, words, max_length)
-    model.eval()
-    logits = model(torch.tensor([ids], device=next(model.parameters()).device)).logits[0]  # (T, num_labels)
-    tags = [TAGS[t] for t in word_predictions(word_ids, logits.argmax(-1).tolist())]
+    tags = predict_tags(model, tokenizer, [{"tokens": words}])[0]
     return Tagging(list(zip(words, tags)), [(kind, " ".join(words[s:e])) for kind, s, e in entities(tags)])
 
 

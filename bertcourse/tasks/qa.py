@@ -24,10 +24,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
-from ..data import DATA_DIR, fetch
+from ..data import DATA_DIR, fetch, split_file
 from ..model import BertForQuestionAnswering
 from ..tokenizer import BertTokenizer, Token
-from .common import MODEL_INPUTS, Task, check_split, pad_batch
+from .common import MODEL_INPUTS, Task, check_split, pad_batch, progress
 
 # 256 tokens, the length all-MiniLM-L6-v2 was trained at: two thirds of the shipped training questions fit
 # in one window. Measured on the shipped train split (MiniLM, batches of 16, one CPU thread), an epoch
@@ -101,17 +101,19 @@ def load_squad(path: str | Path) -> list[SquadExample]:
     return examples
 
 
+# SQuAD's test set is hidden, so its dev set serves as both dev and test
+SQUAD_FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json", "test": "dev-v1.1.json"}
+
+
 def load(split: str, data: str | Path | None = None) -> list[SquadExample]:
-    """The shipped set (data=None), DIR/{split}.json, or "squad": the real SQuAD v1.1, whose test set
-    is hidden, so its dev set serves as both dev and test."""
+    """The shipped set (data=None); "squad", the real SQuAD v1.1 (downloaded once, checksummed); a
+    directory holding {split}.json or SQuAD's own train-v1.1.json / dev-v1.1.json; or one such file."""
     check_split(split)
     if data == "squad":
         return load_squad(fetch("squad-train" if split == "train" else "squad-dev"))
-    directory = DATA_DIR / "qa" if data is None else Path(data)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory} is not a directory; pass a directory holding {split}.json "
-                                "in the SQuAD v1.1 format, or 'squad' for the real benchmark")
-    return load_squad(directory / f"{split}.json")
+    return load_squad(split_file(DATA_DIR / "qa" if data is None else data, (f"{split}.json", SQUAD_FILES[split]),
+                                 f"a directory holding {split}.json or {SQUAD_FILES[split]} (SQuAD v1.1 format), "
+                                 "one such file, or 'squad' for the real benchmark"))
 
 
 # ---- windows -------------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def answer_questions(model: nn.Module, tokenizer: BertTokenizer, examples: Seque
             raise ValueError(f"question {ex.id!r}: {err}" if ex.id else str(err)) from None
     flat = [w for ws in windows for w in ws]
     starts, ends = [], []  # per window: (T_window,) logits
-    for i in range(0, len(flat), batch_size):
+    for i in progress(range(0, len(flat), batch_size), len(examples), "answering"):
         chunk = flat[i:i + batch_size]
         batch = pad_batch([{"input_ids": w.input_ids, "token_type_ids": w.token_type_ids,
                             "attention_mask": [1] * len(w.input_ids)} for w in chunk])
