@@ -285,9 +285,9 @@ class MaskingPlayground(widgets.VBox):
                                   f"{sum(n.values())} chosen: {n['mask']} → [MASK], {n['random']} → random, "
                                   f"{n['kept']} kept</div>")
         figure = masking_frequencies(measured, expected, int((~torch.isin(many, special)).sum()))
-        figure.suptitle(f"{self.draws:,} draws of this sentence", fontsize=12)
+        figure.suptitle(f"这句话抽了 {self.draws:,} 次", fontsize=12)
         png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=70)
+        figure.savefig(png, format="png")                     # at the figures' own dpi
         self.chart.value = png.getvalue()
         return MaskingDraw(enc.tokens, became, kinds, measured, expected, self.draws)
 
@@ -389,7 +389,7 @@ class QAExplorer(widgets.VBox):
         figure = span_probabilities(view.start_probs[lo:hi], view.end_probs[lo:hi], view.tokens[lo:hi],
                                     predicted=predicted, title=title)
         png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=80)
+        figure.savefig(png, format="png")
         plt.close(figure)
         self.chart.value = png.getvalue()
         self.result = view

@@ -5,7 +5,7 @@ import torch
 
 from bertcourse.viz.inputs import OUTCOME_COLOURS, input_embeddings, masked_predictions, masking_frequencies
 from bertcourse.viz.style import SEGMENT_COLOURS
-from viz_helpers import image_panels, tick_texts
+from viz_helpers import assert_readable, image_panels, tick_texts
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,7 @@ def test_input_embeddings_draws_the_three_tables_and_their_sum(tok):
               embeddings.position_embeddings.weight[:T]]
     tables.append(tables[0] + tables[1] + tables[2])
     fig = input_embeddings(embeddings, enc, dims=12)
+    assert_readable(fig)
     panels = image_panels(fig)
     assert len(panels) == 4
     for ax, table in zip(panels, tables):
@@ -39,7 +40,7 @@ def test_input_embeddings_draws_the_three_tables_and_their_sum(tok):
     assert tick_texts(panels[2].get_xticklabels()) == [str(t) for t in range(T)]
     colours = [label.get_color() for label in panels[0].get_xticklabels()]
     assert colours == [SEGMENT_COLOURS[s] for s in enc.token_type_ids]
-    assert sum(ax.get_ylabel() == "value" for ax in fig.axes) == 4          # a labelled colour bar each
+    assert sum(ax.get_ylabel() == "数值" for ax in fig.axes) == 4          # a labelled colour bar each
     with pytest.raises(ValueError, match="dims must be in 1..384"):
         input_embeddings(embeddings, enc, dims=500)
 
@@ -48,9 +49,10 @@ def test_masking_frequencies_bars_are_the_measured_rates():
     measured = {"chosen": 0.151, "mask": 0.79, "random": 0.11, "kept": 0.10}
     expected = {"chosen": 0.15, "mask": 0.8, "random": 0.1, "kept": 0.1}
     ax = masking_frequencies(measured, expected, 200_000).axes[0]
+    assert_readable(ax.figure)
     np.testing.assert_allclose([bar.get_height() for bar in ax.patches], [15.1, 79, 11, 10])
     np.testing.assert_allclose(ax.collections[0].get_offsets()[:, 1], [15, 80, 10, 10])
-    assert ax.get_ylabel() == "share (%)" and "200,000" in ax.get_title()
+    assert ax.get_ylabel() == "比例 (%)" and "200,000" in ax.get_title()
 
 
 def test_masked_predictions_colours_each_position_and_shows_the_top_k(tok):
@@ -63,6 +65,7 @@ def test_masked_predictions_colours_each_position_and_shows_the_top_k(tok):
     logits = torch.randn(len(ids), len(tok))
     logits[2, cat] = 30.0                                                    # sure of the right answer at 2
     fig = masked_predictions(tok, ids, masked, labels, logits, k=4)
+    assert_readable(fig)
     boxes = {text.get_gid(): text for ax in fig.axes for text in ax.texts if text.get_gid()}
     assert [boxes[f"token-{t}"].get_text() for t in range(len(ids))] == tok.convert_ids_to_tokens(masked)
     colour = {t: boxes[f"token-{t}"].get_bbox_patch().get_facecolor() for t in range(len(ids))}
@@ -76,7 +79,7 @@ def test_masked_predictions_colours_each_position_and_shows_the_top_k(tok):
     np.testing.assert_allclose([b.get_width() for b in bars[0].patches], top.values.numpy(), rtol=1e-5)
     assert tick_texts(bars[0].get_yticklabels()) == tok.convert_ids_to_tokens(top.indices)
     assert bars[0].patches[0].get_facecolor() == rgba(OUTCOME_COLOURS["kept"])  # the target, ranked first
-    assert "rank 1" in bars[0].get_title() and "target cat" in bars[0].get_title()
+    assert "排第 1" in bars[0].get_title() and "目标 cat" in bars[0].get_title()
     without = masked_predictions(tok, ids, masked, labels)
     assert not [ax for ax in without.axes if ax.patches]
     padded = [torch.cat([x, torch.full((3,), fill)]) for x, fill in ((ids, 0), (masked, 0), (labels, -100))]

@@ -8,7 +8,7 @@ from matplotlib.colors import to_rgba
 
 from bertcourse.viz.ner import (ENTITY_COLOURS, MISTAKE_COLOUR, entity_f1_bars, label_alignment, tag_probabilities,
                                 tagged_sentences)
-from viz_helpers import tick_texts
+from viz_helpers import assert_readable, tick_texts
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def test_label_alignment_shows_the_packages_labels_under_the_tokens(ner_sentence
     words, tags, tokens, word_ids, labels = ner_sentence
     assert sum(word_ids.count(w) > 1 for w in range(len(words))) >= 3           # really several sub-tokens
     ax = label_alignment(words, tags, tokens, word_ids, labels).axes[0]
+    assert_readable(ax.figure)
     assert [t.get_text() for t in texts_by_gid(ax, "token-")] == tokens
     assert [t.get_text() for t in texts_by_gid(ax, "word-")] == words
     shown = [t.get_text() for t in texts_by_gid(ax, "label-")]
@@ -65,6 +66,7 @@ def test_tag_probabilities_image_is_the_softmax_with_gold_dots_on_the_read_rows(
     _, _, tokens, _, labels = ner_sentence
     probabilities = (3 * torch.randn(len(tokens), len(TAGS))).softmax(-1)         # (T, 9)
     ax = tag_probabilities(probabilities, tokens, labels).axes[0]
+    assert_readable(ax.figure)
     np.testing.assert_allclose(ax.images[0].get_array(), probabilities.numpy())
     assert tick_texts(ax.get_yticklabels()) == tokens and tick_texts(ax.get_xticklabels()) == list(TAGS)
     greys = [to_rgba(label.get_color()) != to_rgba("black") for label in ax.get_yticklabels()]
@@ -91,6 +93,7 @@ def test_entity_f1_bars_are_the_scores_per_type_and_overall():
              for p in (0.1, 0.4) for s in gold]
     runs = {"good": entity_scores(gold, noisy[:len(gold)]), "bad": entity_scores(gold, noisy[len(gold):])}
     ax = entity_f1_bars(runs).axes[0]
+    assert_readable(ax.figure)
     kinds = sorted(runs["good"]["per_type"])
     assert kinds == ["LOC", "MISC", "ORG", "PER"]
     for j, scores in enumerate(runs.values()):
@@ -99,8 +102,8 @@ def test_entity_f1_bars_are_the_scores_per_type_and_overall():
         assert [b.get_height() for b in bars] == pytest.approx(expected)
     assert runs["good"]["f1"] > runs["bad"]["f1"]
     support = {k: runs["good"]["per_type"][k]["support"] for k in kinds}
-    assert tick_texts(ax.get_xticklabels()) == [f"{k}\n({support[k]} gold)" for k in kinds] + \
-        [f"all\n({sum(support.values())} gold)"]
+    assert tick_texts(ax.get_xticklabels()) == [f"{k}\n({support[k]} 个)" for k in kinds] + \
+        [f"全部\n({sum(support.values())} 个)"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["good", "bad"]
     with pytest.raises(ValueError, match="entity_scores"):
         entity_f1_bars({"run": {"f1": 0.5}})

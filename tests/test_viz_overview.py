@@ -5,6 +5,7 @@ from matplotlib.patches import Rectangle
 
 from bertcourse.viz.overview import ARCHITECTURE_COLOURS, model_timeline, task_heads, transfer_learning
 from bertcourse.viz.style import SEGMENT_COLOURS
+from viz_helpers import assert_readable
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +19,7 @@ def test_model_timeline_puts_each_model_at_its_date_in_its_architecture_colour()
     models = [("BERT", "2018-10", "Google", "Transformer encoder"), ("ELMo", "2018-02", "AllenAI", "bi-LSTM"),
               ("Grover", "2019-05", "UW", "Transformer decoder")]
     ax = model_timeline(models).axes[0]
+    assert_readable(ax.figure)
     points = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata()) == 1]
     dates = {"ELMo": 2018 + 1 / 12, "BERT": 2018 + 9 / 12, "Grover": 2019 + 4 / 12}
     labels = [text.get_text() for text in ax.texts]
@@ -38,6 +40,7 @@ def test_task_heads_draws_every_token_coloured_by_segment_and_the_read_ones_bold
     rows = [("pair classification", enc.tokens, enc.token_type_ids, [0], "3 logits"),
             ("tagging", enc.tokens, enc.token_type_ids, [1, 2, 3, 5], "tags")]
     ax = task_heads(rows).axes[0]
+    assert_readable(ax.figure)
     boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
     assert len(boxes) == 2 * len(enc.tokens)
     words = [t.get_text() for t in ax.texts if t.get_text() in enc.tokens]
@@ -52,10 +55,12 @@ def test_task_heads_draws_every_token_coloured_by_segment_and_the_read_ones_bold
 
 def test_transfer_learning_links_pretraining_to_both_ways_of_reuse():
     ax = transfer_learning().axes[0]
+    assert_readable(ax.figure)
     boxes = [t.get_text() for t in ax.texts if t.get_bbox_patch() is not None]
-    assert len(boxes) == 4 and any("masked LM + next sentence" in b for b in boxes)
-    assert any(b.startswith("fine-tuning") for b in boxes) and any(b.startswith("feature extraction") for b in boxes)
+    assert len(boxes) == 4 and any("掩码语言模型 + 下一句预测" in b for b in boxes)
+    assert any(b.startswith("微调 (fine-tuning)") for b in boxes)
+    assert any(b.startswith("特征提取 (feature extraction)") for b in boxes)
     box_of = {id(t.get_bbox_patch()): t.get_text().split()[0] for t in ax.texts if t.get_bbox_patch() is not None}
     arrows = [t.arrow_patch for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     assert sorted((box_of[id(a.patchA)], box_of[id(a.patchB)]) for a in arrows) == [
-        ("pretraining", "feature"), ("pretraining", "fine-tuning:"), ("unlabelled", "pretraining")]
+        ("无标注文本", "预训练"), ("预训练", "微调"), ("预训练", "特征提取")]

@@ -9,7 +9,7 @@ come from the module that owns the idea: masking statistics from `pretraining`, 
     sentences   sentence-level results: confusion matrices, transfer modes, similarity (06, 08, 11)
     ner         named entities (09)
     qa          start and end probabilities (10)
-    style       what they share: projector sizes, colours, token ticks
+    style       what they share: the CJK font (Noto Sans SC), 110 dpi, text >= 11 pt, colours, token ticks
 
 Import the module you need, e.g. `from bertcourse.viz.attention import attention_heatmap`.
 """

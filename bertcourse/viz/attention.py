@@ -11,7 +11,11 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from ..attention import left_to_right_mask
-from .style import CRISP, PROJECTOR, check_tokens, label_ticks
+from .style import CRISP, MIN_FONT_PT, PROJECTOR, check_tokens, label_ticks
+
+KEY_LABEL = "键 (key)：被注意的词元"
+QUERY_LABEL = "查询 (query)：发出注意的词元"
+WEIGHT_LABEL = "注意力权重 (attention weight)"
 
 
 def attention_stack(attentions: Sequence[torch.Tensor] | torch.Tensor, example: int = 0) -> torch.Tensor:
@@ -43,10 +47,10 @@ def attention_heatmap(weights: torch.Tensor, tokens: Sequence[str], key_tokens: 
     ax = fig.add_subplot()
     image = ax.imshow(w.numpy(), cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
     label_ticks(ax, x_tokens, y_tokens)
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query (attending)")
-    ax.set_title(title or "attention weights")
-    fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
+    ax.set_xlabel(KEY_LABEL)
+    ax.set_ylabel(QUERY_LABEL)
+    ax.set_title(title or "注意力权重 (attention weights)")
+    fig.colorbar(image, ax=ax, label=WEIGHT_LABEL, shrink=0.8)
     return fig
 
 
@@ -64,21 +68,20 @@ def attention_heads(layer_weights: torch.Tensor, tokens: Sequence[str], layer: i
     n_heads, T = w.size(0), w.size(-1)
     ncols = min(ncols, n_heads)
     nrows = -(-n_heads // ncols)
-    panel = min(3.0, 1.4 + 0.1 * T)
-    fig = Figure(figsize=(panel * ncols + 1.0, panel * nrows + 0.6), dpi=80, layout="constrained")
+    panel = max(2.4, 0.4 + 0.19 * T)                          # room for an 11-pt label per token
+    fig = Figure(figsize=(panel * ncols + 1.6, panel * nrows + 1.2), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    label_size = 10 if T <= 16 else 8
     for h, ax in enumerate(axes.flat):
         if h >= n_heads:
             ax.set_axis_off()
             continue
         image = ax.imshow(w[h].numpy(), cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
-        ax.set_title(f"head {h}")
+        ax.set_title(f"头 {h} (head)")
         # token names on the left column and under the bottom-left panel: text is most of the PNG's bytes
         first_col, bottom_left = h % ncols == 0, h == (nrows - 1) * ncols
-        label_ticks(ax, tokens if bottom_left else [""] * T, tokens if first_col else [""] * T, label_size)
-    fig.suptitle(("all heads" if layer is None else f"layer {layer}, all heads") + " (rows: query, columns: key)")
-    fig.colorbar(image, ax=axes, label="attention weight", shrink=0.6)
+        label_ticks(ax, tokens if bottom_left else [""] * T, tokens if first_col else [""] * T)
+    fig.suptitle(("所有头" if layer is None else f"第 {layer} 层的所有头") + "（行：查询 query，列：键 key）")
+    fig.colorbar(image, ax=axes, label=WEIGHT_LABEL, shrink=0.6)
     return fig
 
 
@@ -105,11 +108,11 @@ def attention_across_layers(attentions: Sequence[torch.Tensor] | torch.Tensor, t
                       interpolation="nearest")
     ax.set_xticks(range(T), tokens, rotation=90)
     ax.set_yticks(range(L), [str(layer) for layer in range(L)])
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("layer")
-    which = "mean over heads" if head is None else f"head {head}"
-    ax.set_title(f"attention of {tokens[query]!r} (position {query}), {which}")
-    fig.colorbar(image, ax=ax, label="attention weight")
+    ax.set_xlabel(KEY_LABEL)
+    ax.set_ylabel("层 (layer)")
+    which = "各头平均" if head is None else f"头 {head}"
+    ax.set_title(f"{tokens[query]!r}（位置 {query}）的注意力，{which}")
+    fig.colorbar(image, ax=ax, label=WEIGHT_LABEL)
     return fig
 
 
@@ -130,16 +133,16 @@ def attention_to_tokens(attentions: Sequence[torch.Tensor] | torch.Tensor, token
     for target in targets:
         where = torch.tensor([t == target for t in tokens])                 # every occurrence counts
         ax.plot(layers, 100 * received[:, where].sum(-1).numpy(), marker="o", lw=2, label=target)
-    ax.axhline(100 / len(tokens), color="grey", ls=":", lw=2, label="uniform, one token (1/T)")
+    ax.axhline(100 / len(tokens), color="grey", ls=":", lw=2, label="均匀分布时一个词元的份额 (1/T)")
     ax.set_xticks(list(layers))
-    ax.set_xlabel("layer")
-    ax.set_ylabel("share of attention received (%)")
-    ax.set_title("where the attention goes (mean over heads and queries)")
-    ax.legend(title="key token")
+    ax.set_xlabel("层 (layer)")
+    ax.set_ylabel("收到的注意力份额 (%)")
+    ax.set_title("注意力流向哪里（各头、各查询平均）")
+    ax.legend(title="键词元 (key)")
     return fig
 
 
-@plt.rc_context(PROJECTOR)
+@plt.rc_context(CRISP)  # crisp text: with 72 thumbnails the PNG stays under 100 kB
 def attention_overview(attentions: Sequence[torch.Tensor] | torch.Tensor, tokens: Sequence[str],
                        vmax: float = 1.0) -> Figure:
     """Every head of every layer as a thumbnail (rows: layers, columns: heads): the matplotlib
@@ -147,7 +150,7 @@ def attention_overview(attentions: Sequence[torch.Tensor] | torch.Tensor, tokens
     w = attention_stack(attentions)                                         # (L, nh, T, T)
     tokens = check_tokens(tokens, w.size(-1), "key")
     L, n_heads = w.shape[:2]
-    fig = Figure(figsize=(1.0 * n_heads + 1.4, 1.0 * L + 1.4), dpi=72, layout="constrained")
+    fig = Figure(figsize=(0.85 * n_heads + 1.6, 0.85 * L + 2.0), layout="constrained")
     axes = fig.subplots(L, n_heads, squeeze=False)
     steps = plt.get_cmap("viridis").resampled(16)    # 16 colour steps: 72 thumbnails stay a light PNG
     for layer in range(L):
@@ -157,12 +160,13 @@ def attention_overview(attentions: Sequence[torch.Tensor] | torch.Tensor, tokens
             ax.set_xticks([])
             ax.set_yticks([])
             if layer == 0:
-                ax.set_title(f"head {head}", fontsize=11)
+                ax.set_title(f"头 {head}", fontsize=MIN_FONT_PT)
             if head == 0:
-                ax.set_ylabel(f"layer {layer}", fontsize=11)
-    fig.suptitle("every layer and head (rows: query, columns: key)")
-    fig.supxlabel(textwrap.fill("tokens: " + " ".join(tokens), 150), fontsize=10)
-    fig.colorbar(image, ax=axes, label="attention weight", shrink=0.7)
+                ax.set_ylabel(f"第 {layer} 层", fontsize=MIN_FONT_PT)
+    fig.suptitle("所有层、所有头：每格一个头（行：查询 query，列：键 key）")
+    fig.supxlabel(textwrap.fill("词元 (tokens)，每格的行和列都按这个顺序：" + " ".join(tokens), 110),
+                  fontsize=MIN_FONT_PT)
+    fig.colorbar(image, ax=axes, label=WEIGHT_LABEL, shrink=0.7)
     return fig
 
 
@@ -172,15 +176,15 @@ def attention_masks(tokens: Sequence[str]) -> Figure:
     model's (a token sees only itself and the tokens before it): why BERT needs masked LM to train."""
     T = len(tokens)
     masks = [torch.ones(T, T, dtype=torch.bool), left_to_right_mask(T)]
-    titles = ["bidirectional (BERT, masked LM)", "left-to-right (GPT-style LM)"]
-    side = min(9.0, 2.5 + 0.36 * T)
-    fig = Figure(figsize=(2 * side + 1.5, side + 0.6), dpi=80, layout="constrained")
+    titles = ["双向 (bidirectional)：BERT，掩码语言模型", "从左到右 (left-to-right)：GPT 式语言模型"]
+    side = min(7.0, 2.5 + 0.3 * T)
+    fig = Figure(figsize=(2 * side + 1.5, side + 0.8), layout="constrained")
     return _mask_panels(fig, [(mask, tokens, tokens, title) for mask, title in zip(masks, titles)])
 
 
 def _mask_panels(fig: Figure, panels: Sequence[tuple[torch.Tensor, Sequence[str], Sequence[str], str]]) -> Figure:
     """Boolean attention masks (query rows, key columns) side by side, each as (mask, key tokens,
-    query tokens, title), with one legend: grey = blocked, blue = may attend."""
+    query tokens, title), with one legend: grey = masked (blocked), blue = may attend."""
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     cmap = ListedColormap(["#eeeeee", "#1f77b4"])
     for ax, (mask, keys, queries, title) in zip(axes, panels):
@@ -191,11 +195,11 @@ def _mask_panels(fig: Figure, panels: Sequence[tuple[torch.Tensor, Sequence[str]
         ax.set_yticks([y - 0.5 for y in range(1, Tq)], minor=True)
         ax.grid(which="minor", color="white", lw=1)
         ax.tick_params(which="minor", length=0)
-        ax.set_xlabel("key (attended to)")
-        ax.set_ylabel("query (attending)")
-        ax.set_title(f"{title}\n{int(mask.sum())} of {Tq * Tk} links allowed")
+        ax.set_xlabel(KEY_LABEL)
+        ax.set_ylabel(QUERY_LABEL)
+        ax.set_title(f"{title}\n允许 {int(mask.sum())} / {Tq * Tk} 条连接")
     bar = fig.colorbar(image, ax=axes, ticks=[0.25, 0.75], shrink=0.6)
-    bar.ax.set_yticklabels(["blocked", "may attend"])
+    bar.ax.set_yticklabels(["被掩码挡住", "可以注意"])
     return fig
 
 
@@ -205,10 +209,10 @@ def encoder_decoder_masks(source_tokens: Sequence[str], target_tokens: Sequence[
     source (as BERT does), the decoder sees only the target tokens before it (causal), and cross-attention
     lets every target token read the whole source. BERT keeps only the first."""
     S, T = len(source_tokens), len(target_tokens)
-    side = min(5.0, 2.0 + 0.3 * max(S, T))
-    fig = Figure(figsize=(3 * side + 1.5, side + 0.8), dpi=72, layout="constrained")
+    side = min(4.6, 2.2 + 0.25 * max(S, T))
+    fig = Figure(figsize=(3 * side + 1.8, side + 1.0), layout="constrained")
     return _mask_panels(fig, [
-        (torch.ones(S, S, dtype=torch.bool), source_tokens, source_tokens, "encoder self-attention\n(BERT)"),
-        (left_to_right_mask(T), target_tokens, target_tokens, "decoder self-attention\n(causal)"),
-        (torch.ones(T, S, dtype=torch.bool), source_tokens, target_tokens, "cross-attention\n(decoder reads encoder)"),
+        (torch.ones(S, S, dtype=torch.bool), source_tokens, source_tokens, "编码器自注意力\n(encoder self-attention，BERT)"),
+        (left_to_right_mask(T), target_tokens, target_tokens, "解码器自注意力\n(decoder，因果 causal)"),
+        (torch.ones(T, S, dtype=torch.bool), source_tokens, target_tokens, "交叉注意力 (cross-attention)\n解码器读编码器"),
     ])

@@ -11,6 +11,15 @@ from matplotlib.ticker import MaxNLocator
 from ..training import moving_average
 from .style import CRISP
 
+STEP_LABEL = "训练步数 (step)"
+SPLIT_NAMES = {"train": "训练集 (train)", "dev": "开发集 (dev)", "test": "测试集 (test)"}
+METRIC_NAMES = {"accuracy": "准确率 (accuracy)", "f1": "F1", "pearson": "皮尔逊相关 (Pearson r)"}
+
+
+def metric_name(metric: str) -> str:
+    """The Chinese name of a metric key, the key itself for one we have no name for."""
+    return METRIC_NAMES.get(metric, metric)
+
 def _check_history(history, keys: Sequence[str], part: str) -> None:
     table = getattr(history, part, None)
     missing = [k for k in keys if not isinstance(table, dict) or k not in table]
@@ -25,29 +34,29 @@ def pretraining_curves(history, baselines: dict[str, float], window: int = 10) -
     Training is per batch (thin) with a moving average (thick); held-out is drawn with markers; each
     accuracy gets the baseline it must beat (dashed): always guessing the most frequent token (MLM),
     always guessing the more frequent class (NSP)."""
-    names = {"loss": "loss (MLM + NSP)", "mlm_accuracy": "MLM accuracy (%)", "nsp_accuracy": "NSP accuracy (%)"}
-    baseline_names = {"loss": "uniform guess", "mlm_accuracy": "most frequent token", "nsp_accuracy": "majority class"}
+    names = {"loss": "损失 (MLM + NSP)", "mlm_accuracy": "MLM 准确率 (%)", "nsp_accuracy": "NSP 准确率 (%)"}
+    baseline_names = {"loss": "均匀猜测", "mlm_accuracy": "总猜最常见的词元", "nsp_accuracy": "总猜多数类"}
     _check_history(history, ["step", *names], "train")
     _check_history(history, ["step", *names], "eval")
-    fig = Figure(figsize=(13, 4), dpi=80, layout="constrained")
+    fig = Figure(figsize=(13, 4.4), layout="constrained")
     axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(axes, names.items()):
         scale = 1 if key == "loss" else 100
         train = [scale * v for v in history.train[key]]
         ax.plot(history.train["step"], train, color="#b5cfe6", lw=0.8)
         ax.plot(history.train["step"], moving_average(train, window), color="tab:blue", lw=2.5,
-                label=f"train (mean of {window} batches)")
+                label=f"训练（{window} 个批次的平均）")
         ax.plot(history.eval["step"], [scale * v for v in history.eval[key]], "o-", color="tab:red", lw=2,
-                ms=7, label="held-out")
+                ms=7, label="留出集 (held-out)")
         if key in baselines:
             ax.axhline(scale * baselines[key], color="black", ls="--", lw=1.5, label=f"{baseline_names[key]} "
                        f"({scale * baselines[key]:.1f}{'' if key == 'loss' else '%'})")
-        ax.set_xlabel("training step")
+        ax.set_xlabel(STEP_LABEL)
         ax.set_ylabel(label)
-        ax.legend(fontsize=10)
-    axes[0].set_title("loss")
-    axes[1].set_title("masked LM: chosen tokens right")
-    axes[2].set_title("next sentence: pairs right")
+        ax.legend()
+    axes[0].set_title("损失 (loss)")
+    axes[1].set_title("掩码语言模型：选中词元猜对的比例")
+    axes[2].set_title("下一句预测：句子对判断对的比例")
     return fig
 
 
@@ -63,28 +72,28 @@ def learning_curves(runs: dict[str, object], metric: str | None = "accuracy", wi
     for history in runs.values():
         _check_history(history, ["step", "loss"], "train")
         _check_history(history, ["step", "loss"] + ([metric] if metric else []), "eval")
-    fig = Figure(figsize=(13 if metric else 7, 4.6), dpi=80, layout="constrained")
+    fig = Figure(figsize=(13 if metric else 7, 4.8), layout="constrained")
     axes = fig.subplots(1, 2 if metric else 1, squeeze=False)[0]
     for k, (name, history) in enumerate(runs.items()):
         colour = plt.get_cmap("tab10")(k)
         axes[0].plot(history.train["step"], moving_average(history.train["loss"], window), "--", color=colour,
-                     lw=2, label=f"{name}: train")
+                     lw=2, label=f"{name}：训练")
         axes[0].plot(history.eval["step"], history.eval["loss"], "o-", color=colour, lw=2.5, ms=6,
-                     label=f"{name}: dev")
+                     label=f"{name}：开发集 (dev)")
         if metric:
             axes[1].plot(history.eval["step"], [100 * v for v in history.eval[metric]], "o-", color=colour,
                          lw=2.5, ms=6, label=name)
-    axes[0].set_ylabel("loss")
-    axes[0].set_title(f"loss (train: mean of {window} batches)")
+    axes[0].set_ylabel("损失 (loss)")
+    axes[0].set_title(f"损失（训练：{window} 个批次的平均）")
     if metric:
         if chance is not None:
-            axes[1].axhline(100 * chance, color="black", ls="--", lw=1.5, label=f"chance ({chance:.0%})")
-        axes[1].set_ylabel(f"dev {metric} (%)")
-        axes[1].set_title(f"dev {metric}")
+            axes[1].axhline(100 * chance, color="black", ls="--", lw=1.5, label=f"随机猜测 ({chance:.0%})")
+        axes[1].set_ylabel(f"开发集 {metric_name(metric)} (%)")
+        axes[1].set_title(f"开发集上的{metric_name(metric)}")
     for ax in axes:
-        ax.set_xlabel("training step")
+        ax.set_xlabel(STEP_LABEL)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=10)
+        ax.legend()
     return fig
 
 
@@ -99,21 +108,22 @@ def split_gap(scores: dict[str, dict[str, float]], metric: str = "accuracy",
         raise ValueError(f"need {metric} on the splits {list(splits)} for every run; missing {missing}: "
                          f"call finetune(..., splits={tuple(splits)})")
     runs = list(scores)
-    fig = Figure(figsize=(3 + 2.6 * len(runs), 4.6), dpi=80, layout="constrained")
+    fig = Figure(figsize=(3 + 2.6 * len(runs), 4.8), layout="constrained")
     ax = fig.add_subplot()
     width = 0.38
     for j, (split, colour) in enumerate(zip(splits, ("tab:gray", "tab:green"))):
         values = [100 * scores[run][split][metric] for run in runs]
-        ax.bar([i + (j - 0.5) * width for i in range(len(runs))], values, width, color=colour, label=split)
+        ax.bar([i + (j - 0.5) * width for i in range(len(runs))], values, width, color=colour, label=SPLIT_NAMES.get(split, split))
         for i, value in enumerate(values):
             ax.annotate(f"{value:.1f}", (i + (j - 0.5) * width, value), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=11)
     for i, run in enumerate(runs):
         gap = 100 * (scores[run][splits[0]][metric] - scores[run][splits[1]][metric])
-        ax.annotate(f"gap {gap:+.1f} points", (i, 113), ha="center", fontsize=12, fontweight="bold")
+        ax.annotate(f"差距 {gap:+.1f} 个百分点", (i, 113), ha="center", fontsize=12, fontweight="bold")
     ax.set_xticks(range(len(runs)), runs)
     ax.set_ylim(0, 122)
-    ax.set_ylabel(f"{metric} (%)")
-    ax.set_title(f"{metric}: {splits[0]} vs {splits[1]}")
-    ax.legend(loc="lower right", fontsize=11)
+    ax.set_ylabel(f"{metric_name(metric)} (%)")
+    ax.set_title(f"{metric_name(metric)}：{SPLIT_NAMES.get(splits[0], splits[0])}与"
+                 f"{SPLIT_NAMES.get(splits[1], splits[1])}（过拟合 overfitting 的差距）")
+    ax.legend(loc="lower right")
     return fig

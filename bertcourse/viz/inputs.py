@@ -8,11 +8,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..pretraining import outcome_names
-from .style import PROJECTOR, SEGMENT_COLOURS, check_tokens
+from .style import MIN_FONT_PT, PROJECTOR, SEGMENT_COLOURS, check_tokens
 
 OUTCOME_COLOURS = {"mask": "#d62728", "random": "#ff7f0e", "kept": "#2ca02c", "unchosen": "#e6e6e6"}
-OUTCOME_LABELS = {"mask": "chosen -> [MASK]", "random": "chosen -> random token", "kept": "chosen, kept",
-                  "unchosen": "not chosen"}
+OUTCOME_LABELS = {"mask": "选中 → [MASK]", "random": "选中 → 随机词元", "kept": "选中，保持不变",
+                  "unchosen": "未选中"}
 
 
 @plt.rc_context(PROJECTOR)
@@ -30,10 +30,10 @@ def input_embeddings(embeddings: torch.nn.Module, encoding, dims: int = 16) -> F
         parts = [embeddings.word_embeddings(ids), embeddings.token_type_embeddings(segments),
                  embeddings.position_embeddings(torch.arange(T))]          # 3 x (T, H)
     parts.append(sum(parts))
-    names = ["token embeddings", "segment embeddings (A / B)", "position embeddings (0 ... T-1)",
-             "sum = token + segment + position (input to LayerNorm)"]
+    names = ["词元嵌入 (token embeddings)", "片段嵌入 (segment embeddings，A / B)", "位置嵌入 (position embeddings，0 … T-1)",
+             "三者之和 = 词元 + 片段 + 位置（送入 LayerNorm）"]
     ticks = [tokens, ["AB"[s] for s in encoding.token_type_ids], [str(t) for t in range(T)], tokens]
-    fig = Figure(figsize=(min(16.0, 2.6 + 0.55 * T), 4 * (1.0 + 0.09 * dims)), dpi=80, layout="constrained")
+    fig = Figure(figsize=(min(16.0, 2.6 + 0.55 * T), 4 * (1.0 + 0.09 * dims)), layout="constrained")
     axes = fig.subplots(4, 1)
     for ax, values, name, labels in zip(axes, parts, names, ticks):
         shown = values[:, :dims].T.numpy()                                   # (dims, T)
@@ -43,10 +43,10 @@ def input_embeddings(embeddings: torch.nn.Module, encoding, dims: int = 16) -> F
         for label, segment in zip(ax.get_xticklabels(), encoding.token_type_ids):
             label.set_color(SEGMENT_COLOURS[segment])
         ax.set_yticks([0, dims - 1], ["0", str(dims - 1)])
-        ax.set_ylabel("dimension")
+        ax.set_ylabel("维度")
         ax.set_title(name, loc="left")
-        fig.colorbar(image, ax=ax, label="value", pad=0.01)
-    fig.suptitle(f"BERT's input, first {dims} of {H} dimensions (blue ticks: sentence A, orange: B)")
+        fig.colorbar(image, ax=ax, label="数值", pad=0.01)
+    fig.suptitle(f"BERT 的输入：{H} 维中的前 {dims} 维（蓝色刻度：句子 A，橙色：句子 B）")
     return fig
 
 
@@ -54,21 +54,21 @@ def input_embeddings(embeddings: torch.nn.Module, encoding, dims: int = 16) -> F
 def masking_frequencies(measured: dict[str, float], expected: dict[str, float], n_tokens: int | None = None) -> Figure:
     """Measured rates (bars) against the rule's expected values (black ticks), in percent."""
     keys = ["chosen", "mask", "random", "kept"]
-    labels = ["chosen\n(of real tokens)", "[MASK]\n(of chosen)", "random\n(of chosen)", "kept\n(of chosen)"]
+    labels = ["选中\n(占真实词元)", "[MASK]\n(占选中的)", "随机词元\n(占选中的)", "不变\n(占选中的)"]
     colours = ["#7f7f7f", OUTCOME_COLOURS["mask"], OUTCOME_COLOURS["random"], OUTCOME_COLOURS["kept"]]
-    fig = Figure(figsize=(8, 4.2), dpi=80, layout="constrained")
+    fig = Figure(figsize=(8.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     values = [100 * measured[k] for k in keys]
-    ax.bar(range(4), values, color=colours, width=0.6, label="measured")
+    ax.bar(range(4), values, color=colours, width=0.6, label="实测 (measured)")
     ax.scatter(range(4), [100 * expected[k] for k in keys], marker="_", s=1400, linewidths=3, color="black",
-               zorder=3, label="expected")
+               zorder=3, label="期望 (expected)")
     for x, (value, k) in enumerate(zip(values, keys)):
-        ax.annotate(f"{value:.1f}%\n(exp. {100 * expected[k]:.1f}%)", (x, value), xytext=(0, 4),
+        ax.annotate(f"{value:.1f}%\n(期望 {100 * expected[k]:.1f}%)", (x, value), xytext=(0, 4),
                     textcoords="offset points", ha="center", va="bottom", fontsize=11)
     ax.set_xticks(range(4), labels)
     ax.set_ylim(0, 118)
-    ax.set_ylabel("share (%)")
-    ax.set_title("masking: measured vs expected" + (f" over {n_tokens:,} real tokens" if n_tokens else ""))
+    ax.set_ylabel("比例 (%)")
+    ax.set_title("掩码 (masking)：实测与期望" + (f"，共 {n_tokens:,} 个真实词元" if n_tokens else ""))
     ax.legend(loc="upper right", fontsize=11)
     return fig
 
@@ -84,7 +84,7 @@ def _token_strip(ax, seen: list[str], original: list[str], outcome: list[str], p
         ax.text(x, y, token, ha="center", va="center", fontsize=12, gid=f"token-{t}",
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": OUTCOME_COLOURS[kind], "edgecolor": "none"})
         if token != was:
-            ax.text(x, y + 0.38, f"was {was}", ha="center", va="center", fontsize=9, color="#555555")
+            ax.text(x, y + 0.4, f"原为 {was}", ha="center", va="center", fontsize=MIN_FONT_PT, color="#555555")
 
 
 @plt.rc_context(PROJECTOR)
@@ -108,8 +108,7 @@ def masked_predictions(tokenizer, input_ids: torch.Tensor, masked_ids: torch.Ten
     ncols = min(4, max(1, len(chosen)))
     panel_rows = -(-len(chosen) // ncols) if logits is not None and chosen else 0
     strip_rows = -(-T // per_row)
-    fig = Figure(figsize=(max(9.0, 3.2 * ncols), 0.8 * strip_rows + 1.0 + 2.6 * panel_rows), dpi=80,
-                 layout="constrained")
+    fig = Figure(figsize=(max(9.0, 3.2 * ncols), 0.9 * strip_rows + 1.2 + 2.6 * panel_rows), layout="constrained")
     grid = fig.add_gridspec(1 + panel_rows, ncols, height_ratios=[0.8 * strip_rows + 0.5] + [2.4] * panel_rows)
     strip = fig.add_subplot(grid[0, :])
     _token_strip(strip, seen, original, kind, per_row)
@@ -130,10 +129,10 @@ def masked_predictions(tokenizer, input_ids: torch.Tensor, masked_ids: torch.Ten
             ax.invert_yaxis()
             ax.set_xlim(0, float(top.values[0]) * 1.45)
             for y, p in enumerate(top.values.tolist()):
-                ax.annotate(f"{p:.2g}", (p, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=10)
+                ax.annotate(f"{p:.2g}", (p, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=MIN_FONT_PT)
             ax.locator_params(axis="x", nbins=3)
-            ax.set_xlabel("probability")
-            ax.set_title(f"position {t} ({seen[t]})\ntarget {original[t]}: p={float(probs[t, target]):.2g}, "
-                         f"rank {rank:,}", fontsize=11)
-    fig.suptitle("masked LM: what each position became" + (f", and the model's top-{k} guesses" if panel_rows else ""))
+            ax.set_xlabel("概率")
+            ax.set_title(f"位置 {t} ({seen[t]})\n目标 {original[t]}：p={float(probs[t, target]):.2g}，"
+                         f"排第 {rank:,}", fontsize=MIN_FONT_PT)
+    fig.suptitle("掩码语言模型 (masked LM)：每个位置变成了什么" + (f"，以及模型的前 {k} 个猜测" if panel_rows else ""))
     return fig

@@ -42,7 +42,7 @@ def label_alignment(words: Sequence[str], tags: Sequence[str], tokens: Sequence[
         raise ValueError(f"{len(words)} words with {len(tags)} tags, but the word ids cover "
                          f"{len({w for w in word_ids if w is not None})} words: pass one tag per word and the "
                          "word_ids encode_words gave for these very words")
-    fig = Figure(figsize=(min(22.0, 1.6 + 0.8 * T), 3.2), dpi=80, layout="constrained")
+    fig = Figure(figsize=(min(16.0, 2.2 + 0.62 * T), 3.4), layout="constrained")
     ax = fig.add_subplot()
     box = {"boxstyle": "round,pad=0.25", "edgecolor": "#555555"}
     for w, (word, tag) in enumerate(zip(words, tags)):
@@ -60,13 +60,12 @@ def label_alignment(words: Sequence[str], tags: Sequence[str], tokens: Sequence[
         ax.text(k, -0.75, str(IGNORE) if ignored else TAGS[label], ha="center", va="center", gid=f"label-{k}",
                 fontsize=11, color="#999999" if ignored else "black", fontstyle="italic" if ignored else "normal",
                 bbox=None if ignored else {**box, "facecolor": _tag_colour(TAGS[label])})
-    for y, name in ((1.55, "words\n(+ tag)"), (0.0, "WordPiece\ntokens"), (-0.75, "training\nlabel")):
+    for y, name in ((1.55, "词\n(+ 标签)"), (0.0, "WordPiece\n词元"), (-0.75, "训练\n标签")):
         ax.text(-0.75, y, name, ha="right", va="center", fontsize=11, fontweight="bold")
     ax.set_xlim(-2.4, T - 0.4)
     ax.set_ylim(-1.15, 2.1)
     ax.set_axis_off()
-    ax.set_title("each word's tag goes on its first sub-token; -100 (ignored by the loss) everywhere else",
-                 fontsize=13)
+    ax.set_title("每个词的标签放在它的第一个子词上；其余位置是 -100（损失忽略）", fontsize=13)
     return fig
 
 
@@ -87,14 +86,14 @@ def tag_probabilities(probabilities: torch.Tensor, tokens: Sequence[str], labels
         raise ValueError(f"pass one label per token ({p.size(0)}), each a tag id or {IGNORE}: align_labels' output")
     T, C = p.shape
     scored = [label != IGNORE for label in labels]
-    fig = Figure(figsize=(3.2 + 0.75 * C, 1.8 + 0.32 * T), dpi=80, layout="constrained")
+    fig = Figure(figsize=(3.6 + 0.75 * C, 2.0 + 0.3 * T), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(p.numpy(), cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
     for t, c in enumerate(p.argmax(-1).tolist()):
         ax.add_patch(Rectangle((c - 0.5, t - 0.5), 1, 1, fill=False, lw=2.0 if scored[t] else 1.0,
                                edgecolor="black" if scored[t] else "#999999", ls="-" if scored[t] else ":"))
     rows = [t for t in range(T) if scored[t]]
-    ax.plot([labels[t] for t in rows], rows, "o", color="#ff7f0e", ms=8, mec="white", lw=0, label="gold tag",
+    ax.plot([labels[t] for t in rows], rows, "o", color="#ff7f0e", ms=8, mec="white", lw=0, label="正确标签 (gold)",
             gid="gold")
     ax.set_xticks(range(C), tags, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(T), tokens)
@@ -103,11 +102,11 @@ def tag_probabilities(probabilities: torch.Tensor, tokens: Sequence[str], labels
         label.set_fontweight("bold" if counted else "normal")
     for label, tag in zip(ax.get_xticklabels(), tags):
         label.set_backgroundcolor(_tag_colour(tag))
-    ax.set_xlabel("tag")
-    ax.set_ylabel("token (grey: label -100, ignored)")
-    ax.set_title("tag probabilities per token (box: argmax)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=11, frameon=False)
-    fig.colorbar(image, ax=ax, label="probability (softmax over tags)", shrink=0.8)
+    ax.set_xlabel("标签 (tag)")
+    ax.set_ylabel("词元（灰色：标签 -100，被忽略）")
+    ax.set_title("每个词元的标签概率（方框：最大值 argmax）")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    fig.colorbar(image, ax=ax, label="概率（对各标签做 softmax）", shrink=0.8)
     return fig
 
 
@@ -123,7 +122,7 @@ def entity_f1_bars(runs: dict[str, dict]) -> Figure:
     groups = [*kinds, "all"]
     n = len(runs)
     width = 0.8 / n
-    fig = Figure(figsize=(3.5 + 1.3 * len(groups) * max(1, n / 2), 4.6), dpi=80, layout="constrained")
+    fig = Figure(figsize=(3.5 + 1.3 * len(groups) * max(1, n / 2), 4.8), layout="constrained")
     ax = fig.add_subplot()
     for j, (name, scores) in enumerate(runs.items()):
         values = [100 * scores["per_type"].get(k, {}).get("f1", 0.0) for k in kinds] + [100 * scores["f1"]]
@@ -132,16 +131,16 @@ def entity_f1_bars(runs: dict[str, dict]) -> Figure:
         for x, value in zip(xs, values):
             ax.annotate(f"{value:.0f}", (x, value), xytext=(0, 3), textcoords="offset points", ha="center",
                         va="bottom", fontsize=11)
-    ax.set_xticks(range(len(groups)), [f"{k}\n({support[k]} gold)" for k in kinds]
-                  + [f"all\n({sum(support.values())} gold)"])
+    ax.set_xticks(range(len(groups)), [f"{k}\n({support[k]} 个)" for k in kinds]
+                  + [f"全部\n({sum(support.values())} 个)"])
     for label, kind in zip(ax.get_xticklabels(), groups):
         label.set_backgroundcolor(entity_colour(kind) if kind != "all" else "white")
     ax.axvline(len(kinds) - 0.5, color="#999999", lw=1, ls=":")
     ax.set_ylim(0, 112)
-    ax.set_ylabel("entity F1 (%)")
-    ax.set_title("entity-level F1 per type (an entity counts only if its type and both ends are right)")
+    ax.set_ylabel("实体 F1 (%)")
+    ax.set_title("每种实体的 F1（类型和两端都对，才算找对一个实体）")
     if n > 1:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -184,15 +183,15 @@ def tagged_sentences(words: Sequence[Sequence[str]], predicted: Sequence[Sequenc
     legend = " ".join(f'<span style="background:{c}; border-radius:4px; padding:1px 6px">{k}</span>'
                       for k, c in ENTITY_COLOURS.items())
     if gold is not None:
-        legend += (f' &nbsp; <span style="border:2px solid {MISTAKE_COLOUR}; padding:1px 4px">wrong prediction</span>'
-                   f' <span style="border:2px dashed {MISTAKE_COLOUR}; padding:1px 4px">missed gold entity</span>')
+        legend += (f' &nbsp; <span style="border:2px solid {MISTAKE_COLOUR}; padding:1px 4px">预测错的实体</span>'
+                   f' <span style="border:2px dashed {MISTAKE_COLOUR}; padding:1px 4px">漏掉的实体</span>')
     rows = []
     for i, sentence in enumerate(words):
         if gold is not None:
-            rows.append(f'<tr><td style="color:#666; text-align:right">gold</td>'
+            rows.append(f'<tr><td style="color:#666; text-align:right">正确 (gold)</td>'
                         f'<td style="text-align:left">{_entity_line(sentence, gold[i], predicted[i], "missed")}</td></tr>')
         rows.append(f'<tr style="border-bottom:1px solid #ddd"><td style="color:#666; text-align:right">'
-                    f'{"predicted" if gold is not None else ""}</td><td style="text-align:left">'
+                    f'{"预测" if gold is not None else ""}</td><td style="text-align:left">'
                     f'{_entity_line(sentence, predicted[i], None if gold is None else gold[i], "wrong")}</td></tr>')
     return HTML(f'<div style="font-size:15px">{legend}<table style="border-collapse:collapse; margin-top:6px">'
                 + "".join(rows) + "</table></div>")

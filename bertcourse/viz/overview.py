@@ -11,6 +11,9 @@ from .style import PROJECTOR, SEGMENT_COLOURS
 
 ARCHITECTURE_COLOURS = {"bi-LSTM": "tab:green", "Transformer encoder": "tab:blue",
                         "Transformer decoder": "tab:red", "insertion Transformer": "tab:purple"}
+ARCHITECTURE_NAMES = {"bi-LSTM": "双向 LSTM (bi-LSTM)", "Transformer encoder": "Transformer 编码器 (encoder)",
+                      "Transformer decoder": "Transformer 解码器 (decoder)",
+                      "insertion Transformer": "插入式 Transformer (insertion)"}   # the legend's words
 
 
 def _decimal_year(month: str) -> float:
@@ -33,7 +36,7 @@ def model_timeline(models: Sequence[tuple[str, str, str, str]]) -> Figure:
         raise ValueError(f"unknown architecture {unknown}; use one of {list(ARCHITECTURE_COLOURS)}")
     models = sorted(models, key=lambda m: _decimal_year(m[1]))
     dates = [_decimal_year(m[1]) for m in models]
-    fig = Figure(figsize=(12, 1.5 + 0.55 * len(models)), dpi=80, layout="constrained")
+    fig = Figure(figsize=(12, 1.6 + 0.55 * len(models)), layout="constrained")
     ax = fig.add_subplot()
     for row, ((name, month, who, architecture), x) in enumerate(zip(models, dates)):
         colour = ARCHITECTURE_COLOURS[architecture]
@@ -47,10 +50,11 @@ def model_timeline(models: Sequence[tuple[str, str, str, str]]) -> Figure:
     ax.set_yticks([])
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel("date of the paper (arXiv)")
-    handles = [plt.Line2D([], [], color=c, marker="o", lw=0, label=a) for a, c in ARCHITECTURE_COLOURS.items()
+    ax.set_xlabel("论文发表日期 (arXiv)")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=0, label=ARCHITECTURE_NAMES[a])
+               for a, c in ARCHITECTURE_COLOURS.items()
                if a in {m[3] for m in models}]
-    ax.legend(handles=handles, title="architecture", loc="upper right", fontsize=11)
+    ax.legend(handles=handles, title="架构 (architecture)", loc="upper right")
     return fig
 
 
@@ -60,7 +64,7 @@ def task_heads(rows: Sequence[tuple[str, Sequence[str], Sequence[int], Sequence[
     the output layer reads, what it outputs): boxes coloured by segment (A blue, B orange); the boxes
     whose final vectors feed the task's output layer are drawn bold."""
     width = max(len(tokens) for _, tokens, *_ in rows)
-    fig = Figure(figsize=(0.6 + 0.62 * width, 1.2 * len(rows) + 0.5), dpi=72, layout="constrained")
+    fig = Figure(figsize=(0.6 + 0.62 * width, 1.2 * len(rows) + 0.6), layout="constrained")
     ax = fig.add_subplot()
     for row, (task, tokens, segments, reads, output) in enumerate(rows):
         if len(segments) != len(tokens) or not set(reads) <= set(range(len(tokens))):
@@ -77,7 +81,7 @@ def task_heads(rows: Sequence[tuple[str, Sequence[str], Sequence[int], Sequence[
     ax.set_xlim(-0.6, width - 0.4)
     ax.set_ylim(-1.2 * len(rows) + 0.6, 1.0)
     ax.set_axis_off()
-    ax.set_title("bold: the vectors the output layer reads (blue: sentence A, orange: sentence B)", fontsize=13)
+    ax.set_title("粗框：输出层读取的最终向量（蓝色：句子 A，橙色：句子 B）", fontsize=13)
     return fig
 
 
@@ -85,15 +89,15 @@ def task_heads(rows: Sequence[tuple[str, Sequence[str], Sequence[int], Sequence[
 def transfer_learning() -> Figure:
     """The slides' 迁移学习 in one picture: pretrain once on unlabelled text, then reuse the weights for
     every task, by fine-tuning (add a small output layer, train everything) or as frozen features."""
-    fig = Figure(figsize=(14, 5.2), dpi=80, layout="constrained")
+    fig = Figure(figsize=(13, 5.2), layout="constrained")
     ax = fig.add_subplot()
     boxes = {  # name: (x, y, text, colour)
-        "text": (1.0, 2.0, "unlabelled text\nBooksCorpus + Wikipedia\n3.3B words", "#eeeeee"),
-        "bert": (4.6, 2.0, "pretraining\nmasked LM + next sentence\n→ one set of BERT weights", "#c6dbef"),
-        "fine": (9.2, 3.3, "fine-tuning: + a small output layer,\nALL weights trained on the task\n"
-                           "(sentiment, entailment, NER, QA ...)", "#fdd0a2"),
-        "features": (9.2, 0.7, "feature extraction: BERT's weights frozen,\na new model trained on its vectors\n"
-                               "(usually no update of the pretrained weights)", "#c7e9c0"),
+        "text": (1.0, 2.0, "无标注文本\nBooksCorpus + Wikipedia\n33 亿词", "#eeeeee"),
+        "bert": (4.6, 2.0, "预训练 (pre-training)\n掩码语言模型 + 下一句预测\n→ 一套 BERT 权重", "#c6dbef"),
+        "fine": (9.2, 3.3, "微调 (fine-tuning)：加一个小输出层，\n在任务上训练全部权重\n"
+                           "（情感、蕴含、命名实体、问答 …）", "#fdd0a2"),
+        "features": (9.2, 0.7, "特征提取 (feature extraction)：\n冻结 BERT 的权重，\n只在它的向量上训练新模型",
+                     "#c7e9c0"),
     }
     drawn = {name: ax.text(x, y, text, ha="center", va="center", fontsize=13,
                            bbox=dict(boxstyle="round,pad=0.6", facecolor=colour, edgecolor="grey"))
@@ -105,5 +109,5 @@ def transfer_learning() -> Figure:
     ax.set_xlim(-0.6, 11.8)
     ax.set_ylim(-0.3, 4.3)
     ax.set_axis_off()
-    ax.set_title("transfer learning: pretrain once (expensive), reuse for every task (cheap)")
+    ax.set_title("迁移学习 (Transfer Learning)：预训练一次（昂贵），每个任务重复使用（便宜）")
     return fig

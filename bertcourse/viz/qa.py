@@ -7,11 +7,13 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from .style import check_tokens
+from .style import PROJECTOR, check_tokens
 
 SPAN_COLOURS = {"gold": "tab:green", "predicted": "tab:orange"}
+SPAN_NAMES = {"gold": "正确答案区间 (gold span)", "predicted": "预测的区间 (predicted span)"}
 
 
+@plt.rc_context(PROJECTOR)
 def span_probabilities(start_probs: torch.Tensor, end_probs: torch.Tensor, tokens: Sequence[str],
                        gold: tuple[int, int] | None = None, predicted: tuple[int, int] | None = None,
                        title: str | None = None) -> Figure:
@@ -25,20 +27,20 @@ def span_probabilities(start_probs: torch.Tensor, end_probs: torch.Tensor, token
     for name, span in (("gold", gold), ("predicted", predicted)):
         if span is not None and not 0 <= span[0] <= span[1] < len(tokens):
             raise ValueError(f"{name} span {span} must be (first, last) token indices with first <= last < {len(tokens)}")
-    fig, axes = plt.subplots(2, 1, figsize=(min(14.0, max(8.0, 0.1 * len(tokens))), 5.5), dpi=80, sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(min(14.0, max(8.0, 0.22 * len(tokens))), 6.0), sharex=True)
     for ax, probs, name in zip(axes, (start_probs, end_probs), ("start", "end")):
         ax.bar(range(len(tokens)), probs.tolist(), color="tab:blue", width=0.8)
         for kind, span in (("gold", gold), ("predicted", predicted)):
             if span is not None:
-                ax.axvspan(span[0] - 0.5, span[1] + 0.5, color=SPAN_COLOURS[kind], alpha=0.25, label=f"{kind} span")
-        ax.set_ylabel(f"P({name} = i)", fontsize=13)
+                ax.axvspan(span[0] - 0.5, span[1] + 0.5, color=SPAN_COLOURS[kind], alpha=0.25, label=SPAN_NAMES[kind])
+        ax.set_ylabel(f"P({name} = i)")
         ax.set_ylim(0, 1)
         if gold is not None or predicted is not None:
-            ax.legend(loc="upper right", fontsize=11)
+            ax.legend(loc="upper right")
     axes[1].set_xticks(range(len(tokens)))
-    axes[1].set_xticklabels(tokens, rotation=90, fontsize=9 if len(tokens) <= 80 else 7)
-    axes[1].set_xlabel("token i of the input ([CLS] question [SEP] passage [SEP])", fontsize=12)
+    axes[1].set_xticklabels(tokens, rotation=90)
+    axes[1].set_xlabel("输入的第 i 个词元（[CLS] 问题 [SEP] 描述文本 [SEP]）")
     if title:
-        axes[0].set_title(title, fontsize=13)
+        axes[0].set_title(title)
     fig.tight_layout()
     return fig
