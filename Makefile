@@ -7,7 +7,7 @@ TORCH  := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install lab test test-fast notebooks bench clean
+.PHONY: install models lab test test-fast notebooks bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,12 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+# the classroom models (continued-pretraining MiniLM, five fine-tuned task models) the notebooks demonstrate
+# with: built once into data/cache/models/ (about 15 min on 2 cores); later runs skip what is current
+models: install
+	$(PY) -m bertcourse prepare
+
+# root (a container, a classroom VM) needs --allow-root, which JupyterLab refuses to assume
+lab: install models
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Each notebook runs once (tests/test_notebooks.py): no error, the cells tagged nbval-check-output print what
 # is committed (nbval-lax's rules, tests/nbval_sanitize.cfg), at most 90 s; times in tests/artifacts/ (ignored).
-test: install  ## unit tests, every notebook executed once (checked and timed), the browser test
+test: install models  ## unit tests, every notebook executed once (checked and timed), the browser test
 	$(PY) -m pytest tests
 
 test-fast: install  ## unit tests only: the inner loop

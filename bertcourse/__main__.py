@@ -1,90 +1,45 @@
-"""Command line: `python -m bertcourse pretrain | finetune | predict | evaluate ...`."""
+"""Command line: `python -m bertcourse pretrain | finetune | predict | evaluate | prepare ...`."""
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
 
-import torch
-
-from .checkpoints import save_pretrained
-from .config import POOLINGS, BertConfig
-from .data import load_corpus
+from . import classroom
+from .config import POOLINGS
 from .finetuning import FinetuneConfig, load_finetuned
 from .finetuning import finetune as run_finetune
-from .model import BertForPreTraining
-from .pretraining import (PretrainingCollate, make_nsp_pairs, pretraining_metrics, train_wordpiece,
-                          unigram_baseline)
+from .pretrain_run import INITS, PRESETS, PretrainConfig
+from .pretrain_run import pretrain as run_pretraining
 from .tasks import TASK_NAMES
-from .tokenizer import BertTokenizer
-from .training import Trainer, TrainingConfig, init_distributed, latest_checkpoint
-
-PRESETS = ("tiny", "base", "large")
-
-
-def pretraining_vocabulary(args: argparse.Namespace, documents: list[list[str]], out: Path,
-                           rank: int) -> BertTokenizer:
-    """The run's vocabulary lives in --out from the start: a resumed run and every process read the same
-    file (the WordPiece trainer breaks frequency ties differently on every call)."""
-    if rank == 0 and not (args.resume and (out / "vocab.txt").is_file()):
-        if args.vocab:
-            tokenizer = BertTokenizer.from_pretrained(args.vocab)
-        elif args.vocab_size:
-            tokenizer = train_wordpiece((s for d in documents for s in d), args.vocab_size)
-        else:
-            tokenizer = BertTokenizer.from_pretrained()  # the packaged MiniLM vocabulary
-        tokenizer.save_pretrained(out)
-    if torch.distributed.is_initialized():
-        torch.distributed.barrier()
-    return BertTokenizer.from_pretrained(out)
-
 
 def pretrain(args: argparse.Namespace) -> dict[str, float]:
-    """MLM + NSP from scratch on a corpus; prints held-out accuracies next to their trivial baselines.
-    Under `torchrun --nproc_per_node N` it trains data-parallel; rank 0 logs and saves."""
-    rank, world = init_distributed()
-    out = Path(args.out)
-    documents = load_corpus(args.corpus)
-    heldout = load_corpus(args.heldout) if args.heldout else documents[-max(2, len(documents) // 20):]
-    if not args.heldout:
-        documents = documents[: -len(heldout)]
-    tokenizer = pretraining_vocabulary(args, documents, out, rank)
-    train_pairs = make_nsp_pairs(documents, tokenizer, args.max_length, rng=random.Random(args.seed),
-                                 dupe_factor=args.dupe_factor)
-    eval_pairs = make_nsp_pairs(heldout, tokenizer, args.max_length, rng=random.Random(args.seed + 1))
-    config = getattr(BertConfig, args.config)(vocab_size=len(tokenizer), hidden_dropout_prob=args.dropout,
-                                              attention_probs_dropout_prob=args.dropout)
-    torch.manual_seed(args.seed)  # the same initial weights in every run and every process
-    model = BertForPreTraining(config)
-    trainer = Trainer(model, train_pairs, PretrainingCollate(tokenizer), TrainingConfig(
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device),
-        eval_data=eval_pairs, metrics=pretraining_metrics, out_dir=out)
-    if args.resume:
-        checkpoint = latest_checkpoint(out)
-        if checkpoint is None:
-            raise SystemExit(f"--resume: no checkpoint-*.pt in {out}")
-        trainer.resume(checkpoint)
-        if rank == 0:
-            print(f"resumed from {checkpoint} at step {trainer.step}")
-    history = trainer.fit()
-    if rank > 0:
-        return {}
-    save_pretrained(model, out)
-    (out / "history.json").write_text(json.dumps({"train": history.train, "eval": history.eval}))
-    final = {k: v[-1] for k, v in history.eval.items()}
-    nsp_positive = sum(p.is_next for p in eval_pairs) / len(eval_pairs)
-    results = {"mlm_accuracy": final["mlm_accuracy"], "mlm_unigram_baseline": unigram_baseline(train_pairs, eval_pairs),
-               "nsp_accuracy": final["nsp_accuracy"], "nsp_majority_baseline": max(nsp_positive, 1 - nsp_positive),
-               "eval_loss": final["loss"]}
-    print(f"held-out ({len(eval_pairs)} pairs from {len(heldout)} documents), after {trainer.step} steps:")
-    for name, value in results.items():
-        print(f"  {name:<22} {value:.4f}")
-    print(f"model, vocabulary and history saved in {out}")
+    """MLM + NSP from scratch, or continued from the packaged MiniLM (--init pretrained); prints held-out
+    accuracies next to their trivial baselines. Under `torchrun --nproc_per_node N` it trains data-parallel."""
+    config = PretrainConfig(
+        init=args.init, corpus=tuple(args.corpus), heldout=args.heldout, config=args.config, steps=args.steps,
+        batch_size=args.batch_size, learning_rate=args.lr, head_learning_rate=args.head_lr,
+        max_length=args.max_length, vocab_size=args.vocab_size, vocab=args.vocab, dropout=args.dropout,
+        dupe_factor=args.dupe_factor, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+        seed=args.seed, device=args.device)
+    results = run_pretraining(config, args.out, resume=args.resume)
+    if results:  # rank 0
+        print(f"held-out ({results['eval_pairs']} pairs from {results['eval_documents']} documents), "
+              f"after {results['steps']} steps:")
+        for name, value in results.items():
+            print(f"  {name:<22} {value:.4f}" if isinstance(value, float) else f"  {name:<22} {value}")
+        print(f"model, vocabulary and history saved in {args.out}")
     return results
+
+
+def prepare(args: argparse.Namespace) -> dict[str, str]:
+    """Build the classroom models the notebooks demonstrate with (skipping those already current)."""
+    done = classroom.prepare(args.names or None, force=args.force)
+    for name, what in done.items():
+        print(f"{name:<12} {what:<20} {classroom.models_root() / name}")
+    return done
 
 
 def finetune(args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -146,15 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bertcourse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("pretrain", help="pretrain BERT with masked LM + next sentence prediction")
-    p.add_argument("--corpus", default="course",
-                   help="a text file (one sentence per line, blank line between documents) or one of: "
-                        "course, wikitext-2, pydoc")
+    p.add_argument("--init", choices=INITS, default="scratch", help="scratch: a new BERT of --config size; "
+                   "pretrained: continue from the packaged MiniLM with fresh MLM and NSP heads")
+    p.add_argument("--corpus", nargs="+", default=["course"],
+                   help="text files (one sentence per line, blank line between documents) or names: "
+                        "course, wikitext-2, pydoc; several are concatenated")
     p.add_argument("--heldout", default=None,
-                   help="held-out corpus (default for course: course-heldout; otherwise the last 5%% of documents)")
-    p.add_argument("--config", choices=PRESETS, default="tiny")
+                   help="held-out corpus (default with course: course-heldout; otherwise the last 5%% of documents)")
+    p.add_argument("--config", choices=PRESETS, default="tiny", help="size of a from-scratch model")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (of the encoder, with --init pretrained)")
+    p.add_argument("--head-lr", type=float, default=None,
+                   help="with --init pretrained: learning rate of the fresh heads and the pooler (default: --lr)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--vocab-size", type=int, default=6000,
                    help="train a WordPiece vocabulary of this size on the corpus (0: use MiniLM's 30,522)")
@@ -207,13 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=None, help="write the scores to this JSON file")
     p.set_defaults(run=evaluate)
+    p = commands.add_parser("prepare", help="build the classroom models the notebooks use (`make models`)")
+    p.add_argument("names", nargs="*", choices=[[], *classroom.NAMES], metavar="NAME",
+                   help=f"only these ({', '.join(classroom.NAMES)}); default: all")
+    p.add_argument("--force", action="store_true", help="rebuild even the models that are current")
+    p.set_defaults(run=prepare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "pretrain" and args.heldout is None and args.corpus == "course":
-        args.heldout = "course-heldout"
     args.run(args)
     return 0
 

@@ -236,11 +236,13 @@ class PretrainingCollate:
 
 
 def pretraining_metrics(out, batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
-    """MLM accuracy over the chosen positions and NSP accuracy over the pairs, as (correct, total)."""
+    """MLM top-1 and top-5 accuracy over the chosen positions and NSP accuracy over the pairs, as (correct, total)."""
     targets = batch["labels"][batch["labels"] != IGNORE]          # mlm_logits covers exactly these
-    mlm_correct = (out.mlm_logits.argmax(-1) == targets).sum().item()
+    top5 = out.mlm_logits.topk(min(5, out.mlm_logits.shape[-1]), dim=-1).indices      # (N, 5)
+    mlm_correct = (top5[:, 0] == targets).sum().item()
+    mlm_top5 = (top5 == targets[:, None]).any(-1).sum().item()
     nsp_correct = (out.nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
-    return {"mlm_accuracy": (mlm_correct, len(targets)),
+    return {"mlm_accuracy": (mlm_correct, len(targets)), "mlm_top5_accuracy": (mlm_top5, len(targets)),
             "nsp_accuracy": (nsp_correct, len(batch["next_sentence_label"]))}
 
 
@@ -286,3 +288,39 @@ def best_threshold(scores: torch.Tensor, labels: torch.Tensor) -> tuple[float, f
     valid = torch.cat([torch.tensor([True]), s[1:] > s[:-1], torch.tensor([True])])  # no cut inside a tie
     best = int(correct.masked_fill(~valid, -1).argmax())
     return float(cuts[best]), float(correct[best] / len(s))
+
+
+def model_inputs(batch: dict, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The tokenizer's batch -> the three tensors a BERT forward takes, on the model's device."""
+    device = next(model.parameters()).device
+    return {k: batch[k].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")}
+
+
+@torch.no_grad()
+def fill_mask(model: torch.nn.Module, tokenizer: BertTokenizer, text: str,
+              top_k: int = 5) -> list[list[tuple[str, float]]]:
+    """For each [MASK] in `text`, in reading order: the MLM head's top_k (token, probability), best first.
+
+    The model is a BertForPreTraining whose MLM head was trained (see classroom.model_dir("pretraining"));
+    each [MASK] is predicted with all the others still masked, as in pretraining."""
+    if not 1 <= top_k <= len(tokenizer):
+        raise ValueError(f"top_k must be between 1 and the vocabulary size {len(tokenizer)}, got {top_k}")
+    batch = tokenizer([text], max_length=None, return_tensors="pt")
+    positions = (batch["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()  # (M,)
+    if len(positions) == 0:
+        raise ValueError(f"no {tokenizer.mask_token} in {text!r}: write {tokenizer.mask_token} where a word "
+                         "should be guessed, e.g. 'The capital of France is [MASK].'")
+    model.eval()
+    logits = model(**model_inputs(batch, model)).mlm_logits[0, positions]     # (M, V)
+    probs, ids = logits.float().softmax(-1).topk(top_k, dim=-1)               # (M, k)
+    return [list(zip(tokenizer.convert_ids_to_tokens(row_ids), row_probs))
+            for row_ids, row_probs in zip(ids.tolist(), probs.tolist())]
+
+
+@torch.no_grad()
+def next_sentence_probability(model: torch.nn.Module, tokenizer: BertTokenizer, a: str, b: str,
+                              max_length: int = 128) -> float:
+    """P(B follows A) from the NSP head on [CLS] A [SEP] B [SEP] (class 0 = IsNext, as in BERT)."""
+    model.eval()
+    batch = tokenizer([a], [b], max_length=max_length, return_tensors="pt")
+    return float(model(**model_inputs(batch, model)).nsp_logits.float().softmax(-1)[0, 0])

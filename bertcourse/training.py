@@ -27,6 +27,8 @@ class TrainingConfig:
     steps: int                        # optimiser steps in the whole run
     batch_size: int = 32
     learning_rate: float = 1e-4
+    fresh_parameters: tuple[str, ...] = ()   # name prefixes of new weights on a pretrained model (e.g. its heads)
+    fresh_learning_rate: float | None = None  # their learning rate (None: learning_rate, like every other weight)
     weight_decay: float = 0.01        # AdamW decay, never on biases and LayerNorm weights
     warmup: float = 0.1               # fraction of the steps with a linear warm-up, then linear decay to 0
     max_grad_norm: float = 1.0        # clip the global gradient norm, as BERT did
@@ -90,13 +92,19 @@ def all_sum(values: list[float | torch.Tensor]) -> torch.Tensor:
     return t.cpu()
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices only: biases and LayerNorm parameters are left alone (as in BERT)."""
-    decay, no_decay = [], []
+def parameter_groups(model: nn.Module, config: TrainingConfig) -> list[dict]:
+    """Weight decay on matrices only: biases and LayerNorm parameters are left alone (as in BERT).
+    Weights named by config.fresh_parameters learn at config.fresh_learning_rate: new heads on a pretrained
+    encoder can learn fast while the encoder moves slowly (discriminative fine-tuning, as ULMFiT)."""
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            fresh = name.startswith(config.fresh_parameters) if config.fresh_parameters else False
+            groups.setdefault((p.ndim < 2 or "LayerNorm" in name, fresh), []).append(p)
+    fresh_lr = config.fresh_learning_rate or config.learning_rate
+    return [{"params": params, "weight_decay": 0.0 if no_decay else config.weight_decay,
+             "lr": fresh_lr if fresh else config.learning_rate}
+            for (no_decay, fresh), params in sorted(groups.items())]
 
 
 def warmup_then_linear_decay(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -139,8 +147,7 @@ class Trainer:
                                            else None) if self.world > 1 else None
         torch.manual_seed(config.seed)                                     # dropout draws
         self.data_rng = torch.Generator().manual_seed(config.seed)         # masking and other data draws
-        self.optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate,
-                                           betas=(0.9, 0.999), eps=1e-6)
+        self.optimizer = torch.optim.AdamW(parameter_groups(model, config), betas=(0.9, 0.999), eps=1e-6)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule(config))
         self.step = 0
         self.history = History()

@@ -73,7 +73,7 @@ def test_warmup_then_linear_decay():
 
 def test_no_weight_decay_on_biases_and_layernorm():
     model = BertForSequenceClassification(BertConfig.tiny(vocab_size=40))
-    decay, no_decay = parameter_groups(model, 0.01)
+    decay, no_decay = parameter_groups(model, TrainingConfig(steps=1, weight_decay=0.01))
     names = {id(p): n for n, p in model.named_parameters()}
     assert decay["weight_decay"] == 0.01 and no_decay["weight_decay"] == 0.0
     assert all("LayerNorm" in names[id(p)] or names[id(p)].endswith("bias") for p in no_decay["params"])
@@ -145,3 +145,20 @@ def test_moving_average_is_the_trailing_mean():
     assert moving_average(values, 7)[-1] == pytest.approx(sum(values[-7:]) / 7)
     with pytest.raises(ValueError, match="at least 1"):
         moving_average(values, 0)
+
+
+def test_fresh_heads_learn_at_their_own_rate_and_the_schedule_scales_both(tok, pairs, tmp_path):
+    """Continued pretraining: the new heads (cls.*) at 1e-2, the rest at 1e-3, both warmed up and decayed alike."""
+    config = TrainingConfig(steps=10, fresh_parameters=("cls.",), fresh_learning_rate=1e-2)
+    model = tiny_pretraining_model(tok)
+    groups = parameter_groups(model, config)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    for group in groups:
+        fresh = {names[id(p)].startswith("cls.") for p in group["params"]}
+        assert fresh in ({True}, {False}) and group["lr"] == (1e-2 if fresh == {True} else 1e-4)
+    trainer = run(tok, pairs, tmp_path, steps=10, until=3, fresh_parameters=("cls.",), fresh_learning_rate=1e-2)
+    multiplier = lr_at(3, trainer.config) / trainer.config.learning_rate
+    assert 0 < multiplier < 1
+    assert sorted({g["lr"] for g in trainer.optimizer.param_groups}) == pytest.approx([1e-3 * multiplier,
+                                                                                      1e-2 * multiplier])

@@ -1,0 +1,162 @@
+"""The models the notebooks demonstrate with, prepared once by the course's own code (`make models`).
+
+A class should see BERT work: fill-mask and NSP from trained heads, answers from a trained QA model. Each
+model is built from a recipe (settings chosen on the teaching sets' dev splits) into
+`data/cache/models/NAME/` (or `$BERTCOURSE_CACHE/models/NAME/`): in a temporary directory first, renamed
+into place only when complete, with `classroom.json` holding its settings, scores and a fingerprint of what
+built it. `prepare` skips a model that is current and rebuilds one that is missing, stale (settings, data or
+package changed), half-written or corrupt; `model_dir` hands a ready one to a notebook.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import __version__
+from .data import DATA_DIR, sha256_of
+from .finetuning import FinetuneConfig, finetune
+from .pretrain_run import PretrainConfig, pretrain
+
+MANIFEST = "classroom.json"
+RECIPE_VERSION = 1  # raise when a recipe changes in a way its settings do not show
+
+
+@dataclass(frozen=True)
+class Recipe:
+    data: str                                        # the teaching set under data/ it trains on
+    settings: dict = field(default_factory=dict)     # PretrainConfig (pretraining) or FinetuneConfig fields
+    why: str = ""                                    # how the settings were chosen
+
+
+RECIPES: dict[str, Recipe] = {
+    "pretraining": Recipe("pretraining", dict(
+        init="pretrained", corpus=("course", "pydoc"), steps=300, batch_size=32, learning_rate=1e-4,
+        head_learning_rate=1e-3, max_length=64, dupe_factor=1, eval_every=50, checkpoint_every=0),
+        "continued pretraining of the packaged MiniLM: fresh MLM + NSP heads at 10x the encoder's rate"),
+    "sentiment": Recipe("sentiment", dict(epochs=3, max_length=64), "full fine-tuning, [CLS] pooling"),
+    "entailment": Recipe("entailment", dict(epochs=10, max_length=96), "full fine-tuning, [CLS] pooling"),
+    "similarity": Recipe("similarity", dict(freeze=True, pooling="bi-encoder", epochs=4, max_length=96),
+                         "frozen bi-encoder: a*cos(u, v)+b on MiniLM's own sentence vectors keeps what the "
+                         "checkpoint knows (a cross-encoder fine-tuned on a few hundred pairs forgets it)"),
+    "ner": Recipe("ner", dict(epochs=4, max_length=96, batch_size=16), "full fine-tuning"),
+    "qa": Recipe("qa", dict(epochs=2.2, max_length=128, batch_size=16, learning_rate=2e-4),
+                 "full fine-tuning, every answered window and a quarter of the answerless ones"),
+}
+NAMES = tuple(RECIPES)
+
+
+class ModelNotPrepared(FileNotFoundError):
+    """A classroom model is missing, stale or damaged: `make models` (python -m bertcourse prepare) builds it."""
+
+
+def models_root() -> Path:
+    """Read at call time, so $BERTCOURSE_CACHE set after import still counts."""
+    return Path(os.environ.get("BERTCOURSE_CACHE", DATA_DIR / "cache")) / "models"
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"no classroom model {name!r}; the classroom models are: {', '.join(NAMES)}")
+    return RECIPES[name]
+
+
+def fingerprint(name: str) -> str:
+    """sha256 over what builds the model: its settings, its data files, the package and the recipe version."""
+    r = recipe(name)
+    data = {str(p.relative_to(DATA_DIR)): sha256_of(p) for p in sorted((DATA_DIR / r.data).glob("*"))
+            if p.is_file() and p.name != "DATASHEET.md"}
+    if "pydoc" in r.settings.get("corpus", ()):
+        data["pydoc"] = platform.python_version()  # Python's own documentation, as this interpreter ships it
+    what = {"name": name, "settings": r.settings, "data": data, "package": __version__, "recipe": RECIPE_VERSION}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def status(name: str, verify: bool = False) -> str:
+    """"ready", "missing", "stale" (built from other settings, data or code) or "corrupt" (half-written,
+    a file missing or changed). verify=True also re-hashes every file (prepare does; model_dir checks sizes)."""
+    recipe(name)  # an unknown name is an error, not a missing model
+    directory = models_root() / name
+    if not directory.exists():
+        return "missing"
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError):
+        return "corrupt"
+    for file, (size, digest) in files.items():
+        path = directory / file
+        if not path.is_file() or path.stat().st_size != size or (verify and sha256_of(path) != digest):
+            return "corrupt"
+    return "ready" if manifest.get("fingerprint") == fingerprint(name) else "stale"
+
+
+def model_dir(name: str) -> Path:
+    """The directory of a prepared classroom model (load_pretrained / load_finetuned read it)."""
+    state = status(name)
+    if state != "ready":
+        raise ModelNotPrepared(f"the classroom model {name!r} is {state} in {models_root()}: run `make models` "
+                               f"(or `python -m bertcourse prepare {name}`) once; it builds every model the "
+                               "notebooks use in about 15 minutes on 2 CPU cores")
+    return models_root() / name
+
+
+def manifest(name: str) -> dict:
+    """What a prepared model's classroom.json says: settings, dev/test scores, seconds, fingerprint."""
+    return json.loads((model_dir(name) / MANIFEST).read_text())
+
+
+def build(name: str, directory: Path, progress: bool = True) -> dict:
+    """Train one model into `directory`; returns its scores."""
+    r = recipe(name)
+    if name == "pretraining":
+        return {"heldout": pretrain(PretrainConfig(**r.settings, progress=progress), directory)}
+    result = finetune(name, FinetuneConfig(**r.settings, progress=progress), out=directory, splits=("dev", "test"))
+    return result.scores
+
+
+def prepare(names: list[str] | tuple[str, ...] | None = None, force: bool = False,
+            progress: bool = True) -> dict[str, str]:
+    """Build every classroom model (or `names`) that is not ready; -> {name: what was done}."""
+    names = list(names or NAMES)
+    for name in names:
+        recipe(name)  # unknown names fail before any work
+    root = models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    done = {}
+    for name in tqdm(names, desc="classroom models", disable=not progress):
+        for leftover in root.glob(f".{name}.*"):  # an interrupted build or swap: never used, removed
+            shutil.rmtree(leftover, ignore_errors=True)
+        state = status(name, verify=True)
+        if state == "ready" and not force:
+            done[name] = "current"
+            continue
+        tmp = root / f".{name}.building-{os.getpid()}"
+        tmp.mkdir()
+        started = time.perf_counter()
+        scores = build(name, tmp, progress)
+        files = {p.name: (p.stat().st_size, sha256_of(p)) for p in sorted(tmp.iterdir()) if p.is_file()}
+        (tmp / MANIFEST).write_text(json.dumps({
+            "name": name, "fingerprint": fingerprint(name), "settings": recipe(name).settings,
+            "why": recipe(name).why, "scores": scores, "seconds": round(time.perf_counter() - started, 1),
+            "files": files, "package": __version__}, indent=1, default=list))
+        swap_into_place(tmp, root / name)
+        done[name] = "built" if state == "missing" else f"rebuilt ({state})"
+    return done
+
+
+def swap_into_place(new: Path, final: Path) -> None:
+    """Rename the finished build over the old model: the old one is moved aside first and deleted last,
+    so at every moment `final` is either the complete old model, absent, or the complete new one."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
