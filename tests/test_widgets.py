@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from bertcourse import BertTokenizer, load_pretrained
+from bertcourse.pretraining import mask_tokens
 from bertcourse.viz.attention import attention_stack
 from bertcourse.widgets import ALL_HEADS, VIRIDIS, attention_explorer, strongest_links
 
@@ -255,6 +256,51 @@ def test_unusable_text_is_explained_not_raised(playground, text, message):
     assert playground.result is None and message in playground.tokens_view.value
 
 
+@pytest.fixture(scope="module")
+def tiny_pretraining(tokenizer):
+    """A BERT-Tiny with MLM + NSP heads on MiniLM's vocabulary, seeded: untrained, but every number the
+    widgets show can be computed from it here."""
+    from bertcourse import BertConfig, BertForPreTraining
+
+    torch.manual_seed(0)
+    return BertForPreTraining(BertConfig.tiny(vocab_size=len(tokenizer))).eval()
+
+
+def test_playground_shows_the_models_guesses_and_the_loss_of_the_chosen_positions(tokenizer, tiny_pretraining):
+    from bertcourse.widgets import masking_playground
+
+    app = masking_playground(tokenizer, SENTENCE, draws=200, model=tiny_pretraining)
+    for seed in (0, 3):
+        app.seed.value = seed
+        draw = app.result
+        g = torch.Generator().manual_seed(seed)                  # the draw, again, through mask_tokens
+        ids = torch.tensor([tokenizer.encode(SENTENCE).input_ids])
+        masked, labels = mask_tokens(ids, tokenizer, generator=g)
+        with torch.no_grad():
+            probs = tiny_pretraining(masked).mlm_logits[0].softmax(-1)        # (T, V), every position
+        chosen = [i for i, o in enumerate(draw.outcomes) if o != "unchosen"]
+        assert [guess.position for guess in draw.guesses] == chosen and chosen
+        for guess in draw.guesses:
+            true_id = int(labels[0, guess.position])
+            assert guess.true_token == draw.tokens[guess.position] == tokenizer.convert_ids_to_tokens(true_id)
+            assert guess.p_true == pytest.approx(probs[guess.position, true_id].item(), rel=1e-4)
+            top_p, top_ids = probs[guess.position].topk(3)
+            assert [t for t, _ in guess.top] == tokenizer.convert_ids_to_tokens(top_ids)
+            assert [p for _, p in guess.top] == pytest.approx(top_p.tolist(), rel=1e-4)
+        nll = -torch.tensor([probs[i, labels[0, i]].log().item() for i in chosen]).mean()
+        assert draw.loss == pytest.approx(nll.item(), rel=1e-4)       # the loss counts the chosen positions only
+        assert f"{draw.loss:.3f}" in app.guesses_view.value
+        assert html.escape(draw.guesses[0].true_token) in app.guesses_view.value
+
+
+def test_playground_guesses_need_a_pretraining_model(tokenizer):
+    from bertcourse import BertConfig, BertModel
+    from bertcourse.widgets import masking_playground
+
+    with pytest.raises(ValueError, match="BertForPreTraining"):
+        masking_playground(tokenizer, SENTENCE, model=BertModel(BertConfig.tiny(vocab_size=len(tokenizer))))
+
+
 # ---- 10 QA explorer: 10_question_answering ------------------------------------------------------------------
 PASSAGE = "The Eiffel Tower was finished in 1889 in Paris. It was designed by the engineer Gustave Eiffel's company."
 
@@ -307,11 +353,61 @@ def test_qa_explorer_redraws_when_the_question_or_passage_changes(qa_model):
     start, _, best = reference_qa(qa_model, "Who designed the tower?", PASSAGE)
     assert after is not before and torch.allclose(after.start_probs, start, atol=1e-5) and after.best == best
     assert app.chart.value != chart
-    app.context.value = " ".join([PASSAGE] * 12)              # too long for one window of 192 tokens
-    assert app.result.windows > 1 and f"first of {app.result.windows} windows" in app.answer.value
+
+
+def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
+    from bertcourse.tasks import qa
+    from bertcourse.widgets import qa_explorer
+
+    model, tok = qa_model
+    long = " ".join([PASSAGE] * 12)                           # too long for one window of 192 tokens
+    app = qa_explorer(model, tok, question="Who designed the tower?", context=long)
+    windows = qa.make_windows(tok, "Who designed the tower?", long, max_length=192)
+    assert len(windows) == 3 and app.window.max == 2 and "3 window(s)" in app.answer.value
+    expected = qa.predict(model, tok, "Who designed the tower?", long, 192, n_best=5)
+    assert [s.text for s in app.answers.nbest] == [s.text for s in expected]
+    np.testing.assert_allclose([s.score for s in app.answers.nbest], [s.score for s in expected], atol=1e-4)
+    assert all(html.escape(s.text) in app.nbest_view.value for s in expected)
+    home = app.window.value                                   # the window that holds the best answer
+    assert expected[0].start_char in {o[0] for o in windows[home].offsets if o}
+    answers, grids = app.answers, set()
+    for w in range(3):
+        app.window.value = w
+        grids.add(app.grid.value)
+        assert app.answers is answers                         # the slider never reruns the model
+        assert app.result.tokens == tok.convert_ids_to_tokens(windows[w].input_ids)
+        assert f"window {w + 1} of 3" in app.stride.value and "doc stride" in app.stride.value
+    shared = len({o for o in windows[1].offsets if o} & {o for o in windows[0].offsets if o})
+    app.window.value = 1
+    assert f"shares {shared} tokens" in app.stride.value and shared > 0
     lo, hi = app.shown                                        # the chart zooms in on the answer, legibly
-    first, last = app.result.best_tokens
-    assert hi - lo == 64 < len(app.result.tokens) and lo <= first <= last < hi
+    assert hi - lo == 64 < len(app.result.tokens)
+    if app.result.best_tokens:
+        assert lo <= app.result.best_tokens[0] <= app.result.best_tokens[1] < hi
+    assert len(grids) == 3                                    # each window has its own score grid
+
+
+def test_span_scores_mask_what_decoding_never_reads():
+    from bertcourse.widgets import span_scores
+
+    start, end = torch.arange(6.0), 10 * torch.arange(6.0)
+    offsets = [None, None, (0, 1), (2, 3), (4, 5), None]      # [CLS] q [SEP]-like: tokens 2..4 are the passage
+    grid = span_scores(start, end, offsets, max_answer_length=2)
+    valid = {(i, j) for i in range(6) for j in range(6) if not grid[i, j].isnan()}
+    assert valid == {(2, 2), (2, 3), (3, 3), (3, 4), (4, 4)}  # start <= end, at most 2 tokens, in the passage
+    assert grid[3, 4] == start[3] + end[4]
+
+
+def test_qa_explorer_gold_answer_is_marked_and_scored(qa_model):
+    from bertcourse.tasks import qa
+    from bertcourse.widgets import qa_explorer
+
+    app = qa_explorer(*qa_model, question="When was the tower finished?", context=PASSAGE, gold="1889")
+    best = app.answers.nbest[0].text
+    score = qa.squad_scores([best], [["1889"]])
+    assert f"EM {score['exact_match']:.0f}, F1 {score['f1']:.0f}" in app.answer.value
+    app.gold.value = app.answers.nbest[1].text
+    assert f"<b>{html.escape(app.answers.nbest[1].text)}</b>" in app.nbest_view.value
 
 
 def test_focus_range_keeps_the_span_inside_a_readable_slice():

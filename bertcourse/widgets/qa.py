@@ -1,0 +1,247 @@
+"""The QA explorer (10_question_answering): every window of a long passage (doc stride shown), the n-best
+answers with their scores, the gold answer when known, P(start)/P(end) bars and the start x end score grid
+of the chosen window. Windows come from tasks.qa.make_windows and answers from tasks.qa.decode_spans: the
+explorer only runs the model and draws.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import ipywidgets as widgets
+import torch
+
+from ..tasks.common import MODEL_INPUTS, pad_batch
+from ..tasks.qa import MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, normalize_answer, squad_scores
+from ..tokenizer import BertTokenizer
+from ..viz.qa import span_probabilities
+from .common import colour_legend, error_html, figure_png, grid_html, one_thread
+
+FOCUS_TOKENS = 64  # tokens the bar chart shows at most: with more, their labels are too small to read
+GRID_TOKENS = 24   # tokens per side of the start x end grid (24 x 24 cells stay readable)
+N_BEST = 5
+
+
+class QAView(NamedTuple):
+    tokens: list[str]             # [CLS] question [SEP] passage window [SEP]
+    start_probs: torch.Tensor     # (T,): softmax of the start logits over the window
+    end_probs: torch.Tensor       # (T,)
+    best: Span | None             # the best span of this window (None if no valid span)
+    best_tokens: tuple[int, int] | None  # its first and last token in the window
+    windows: int                  # how many windows the passage needs at this max_length
+
+
+class Answers(NamedTuple):
+    """One question about one passage, every window run through the model once."""
+    windows: list[Window]
+    start_logits: list[torch.Tensor]   # per window (T_w,)
+    end_logits: list[torch.Tensor]     # per window (T_w,)
+    nbest: list[Span]                  # over all windows, best first
+
+
+@torch.no_grad()
+def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+                   max_length: int = 192, doc_stride: int | None = None, n_best: int = N_BEST,
+                   max_answer_length: int = MAX_ANSWER_LENGTH) -> Answers:
+    """All windows of the passage in one batch, and the n best spans over all of them."""
+    windows = make_windows(tokenizer, question, context, max_length=max_length, doc_stride=doc_stride)
+    model.eval()
+    device = next(model.parameters()).device
+    batch = pad_batch([{"input_ids": w.input_ids, "token_type_ids": w.token_type_ids,
+                        "attention_mask": [1] * len(w.input_ids)} for w in windows])
+    out = model(**{k: batch[k].to(device) for k in MODEL_INPUTS})
+    start, end = out.start_logits.float().cpu(), out.end_logits.float().cpu()        # (W, T) each
+    nbest = decode_spans(start, end, [w.offsets for w in windows], context, max_answer_length, n_best)
+    lengths = [len(w.input_ids) for w in windows]
+    return Answers(windows, [s[:n] for s, n in zip(start, lengths)], [e[:n] for e, n in zip(end, lengths)], nbest)
+
+
+def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int) -> QAView:
+    """What the explorer draws for window w: its probabilities and its own best span."""
+    window, start, end = answers.windows[w], answers.start_logits[w], answers.end_logits[w]
+    spans = decode_spans(start[None], end[None], [window.offsets], context, n_best=1)
+    best = spans[0] if spans else None
+    return QAView(tokenizer.convert_ids_to_tokens(window.input_ids), start.softmax(-1), end.softmax(-1),
+                  best, span_tokens(window.offsets, best) if best else None, len(answers.windows))
+
+
+def qa_view(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+            max_length: int = 192) -> QAView:
+    """The start/end probabilities of the first window and its best span, as the explorer draws them."""
+    with one_thread():
+        answers = answer_windows(model, tokenizer, question, context, max_length)
+    return window_view(answers, tokenizer, context, 0)
+
+
+def span_tokens(offsets: Sequence[tuple[int, int] | None], span: Span) -> tuple[int, int]:
+    """First and last token of a window whose characters lie inside the span."""
+    inside = [t for t, o in enumerate(offsets) if o is not None and o[0] >= span.start_char and o[1] <= span.end_char]
+    if not inside:
+        raise ValueError(f"the span {span.text!r} covers no token of this window")
+    return inside[0], inside[-1]
+
+
+def focus_range(n_tokens: int, span: tuple[int, int] | None, width: int = FOCUS_TOKENS) -> tuple[int, int]:
+    """[lo, hi): at most `width` tokens, centred on the span (from the start when there is none)."""
+    if n_tokens <= width:
+        return 0, n_tokens
+    centre = (span[0] + span[1]) // 2 if span else 0
+    lo = min(max(0, centre - width // 2), n_tokens - width)
+    return lo, lo + width
+
+
+def span_scores(start: torch.Tensor, end: torch.Tensor, offsets: Sequence[tuple[int, int] | None],
+                max_answer_length: int = MAX_ANSWER_LENGTH) -> torch.Tensor:
+    """(T, T) score s_i + e_j of the span from token i to token j; NaN where decode_spans never looks:
+    outside the passage, end before start, or longer than max_answer_length tokens."""
+    T = len(start)
+    inside = torch.tensor([o is not None for o in offsets[:T]] + [False] * (T - len(offsets)))  # (T,)
+    length = torch.arange(T)[None, :] - torch.arange(T)[:, None] + 1                          # (T, T)
+    valid = inside[:, None] & inside[None, :] & (length >= 1) & (length <= max_answer_length)
+    return (start[:, None] + end[None, :]).masked_fill(~valid, float("nan"))                  # (T, T)
+
+
+def score_grid_html(scores: torch.Tensor, tokens: Sequence[str], lo: int, hi: int) -> str:
+    """The [lo, hi) corner of the grid, coloured by each span's probability (softmax over the valid
+    spans of the window) relative to the best one; hovering a cell gives s + e."""
+    valid = ~scores.isnan()
+    probs = torch.full_like(scores, float("nan"))
+    probs[valid] = scores[valid].softmax(0)
+    shown, part = scores[lo:hi, lo:hi], probs[lo:hi, lo:hi]                  # (n, n)
+    colour = part / probs[valid].max() if valid.any() else part
+    values = shown.tolist()
+    tip = (lambda i, j: f"start {tokens[lo + i]} → end {tokens[lo + j]}: "
+           + ("not a valid span" if values[i][j] != values[i][j] else f"s + e = {values[i][j]:.2f}"))
+    return grid_html(colour, tokens[lo:hi], tokens[lo:hi], tip, "start token ↓ · end token → (grey: never an answer)",
+                     colour_legend("0", "best", "P(span) relative to the best span:"), cell_px=16)
+
+
+def stride_text(answers: Answers, w: int, context: str, doc_stride: int) -> str:
+    """Where window w sits in the passage and how much it shares with the window before it."""
+    spans = [[o for o in win.offsets if o is not None] for win in answers.windows]
+    mine = spans[w]
+    shared = len(set(mine) & set(spans[w - 1])) if w else 0
+    first = html.escape(context[mine[0][0]:mine[0][1]])
+    return (f"window {w + 1} of {len(answers.windows)}: {len(mine)} passage tokens, characters "
+            f"{mine[0][0]}–{mine[-1][1]} of {len(context)}, from “{first}”; windows start {doc_stride} tokens "
+            f"apart (doc stride), so this one shares {shared} tokens with the one before")
+
+
+class QAExplorer(widgets.VBox):
+    """A passage and a question the student edits (and the gold answer, when known): the model runs on
+    every window once per text change; moving the window slider only redraws."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+                 gold: str = "", max_length: int = 192, doc_stride: int | None = None, n_best: int = N_BEST):
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.doc_stride, self.n_best = doc_stride or max_length // 2, n_best
+        self.context = widgets.Textarea(context, description="passage", continuous_update=False,
+                                        layout=widgets.Layout(width="95%", height="110px"))
+        self.question = widgets.Text(question, description="question", continuous_update=False,
+                                     layout=widgets.Layout(width="95%"))
+        self.gold = widgets.Text(gold, description="gold answer", placeholder="(optional)",
+                                 continuous_update=False, layout=widgets.Layout(width="60%"))
+        self.window = widgets.IntSlider(0, min=0, max=0, description="window", continuous_update=False)
+        self.answer = widgets.HTML(layout=widgets.Layout(min_height="40px"))
+        self.nbest_view = widgets.HTML(layout=widgets.Layout(height="170px", overflow="auto"))
+        self.stride = widgets.HTML()
+        self.chart = widgets.Image(format="png")
+        self.grid = widgets.HTML(layout=widgets.Layout(height="520px", overflow="auto"))
+        self.answers: Answers | None = None
+        self.result: QAView | None = None
+        self.shown = (0, 0)                       # the tokens [lo, hi) of the window that the chart draws
+        for control in (self.context, self.question):
+            control.observe(self.update, "value")
+        self.gold.observe(self.show_answers, "value")
+        self.window.observe(self.draw, "value")
+        super().__init__([self.context, self.question, self.gold, self.answer, self.nbest_view,
+                          widgets.HBox([self.window, self.stride]),
+                          widgets.Box([self.chart], layout=widgets.Layout(height="480px", overflow="auto")),
+                          self.grid])
+        self.update()
+
+    def update(self, change: dict | None = None) -> QAView | None:
+        """Answer the current question on every window; returns what is shown (None when unusable)."""
+        try:
+            with one_thread():
+                self.answers = answer_windows(self.model, self.tokenizer, self.question.value, self.context.value,
+                                              self.max_length, self.doc_stride, self.n_best)
+        except (ValueError, TypeError) as error:
+            self.answer.value = error_html(error)
+            self.answers = self.result = None
+            return None
+        self.show_answers()
+        best = self.answers.nbest[0] if self.answers.nbest else None
+        home = next((w for w, win in enumerate(self.answers.windows) if best and best.start_char in
+                     {o[0] for o in win.offsets if o}), 0)               # the window of the best answer
+        before = self.window.value
+        with self.window.hold_trait_notifications():                     # one redraw, not one per trait
+            self.window.max = len(self.answers.windows) - 1
+            self.window.value = home
+        if self.window.value == before:                                  # unchanged: nothing observed it
+            self.draw()
+        return self.result
+
+    def show_answers(self, change: dict | None = None) -> str:
+        """The n-best list; with a gold answer, its matches in bold and the best answer's EM/F1."""
+        if self.answers is None:
+            return self.answer.value
+        gold = self.gold.value.strip()
+        nbest = self.answers.nbest
+        def cell(text: str) -> str:                                      # a match of the gold answer in bold
+            shown = html.escape(text)
+            return f"<b>{shown}</b>" if gold and normalize_answer(text) == normalize_answer(gold) else shown
+        rows = "".join(f"<tr><td>{k + 1}</td><td>{cell(s.text)}</td><td>{s.score:.2f}</td></tr>"
+                       for k, s in enumerate(nbest))
+        self.nbest_view.value = ("<table style='font-size:14px'><tr><th>#</th><th>answer</th><th>score s+e</th></tr>"
+                                 f"{rows}</table>")
+        best = nbest[0].text if nbest else ""
+        line = f"answer: <b>{html.escape(best)}</b>" if nbest else "no valid span"
+        if gold:
+            score = squad_scores([best], [[gold]])
+            line += f" · gold: <b>{html.escape(gold)}</b> (EM {score['exact_match']:.0f}, F1 {score['f1']:.0f})"
+        self.answer.value = (f"<div style='font-size:15px'>{line} · {len(self.answers.windows)} window(s) of at most "
+                             f"{self.max_length} tokens, doc stride {self.doc_stride}</div>")
+        return self.answer.value
+
+    def draw(self, change: dict | None = None) -> QAView | None:
+        """Redraw the chosen window from the cached logits: bars around its best span, and its score grid."""
+        if self.answers is None:
+            return None
+        w = self.window.value
+        view = window_view(self.answers, self.tokenizer, self.context.value, w)
+        self.stride.value = stride_text(self.answers, w, self.context.value, self.doc_stride)
+        lo, hi = self.shown = focus_range(len(view.tokens), view.best_tokens)
+        gold = self.gold_tokens(w)
+        within = (lambda s: (s[0] - lo, s[1] - lo) if s and lo <= s[0] and s[1] < hi else None)
+        title = None if hi - lo == len(view.tokens) else (
+            f"tokens {lo}-{hi - 1} of {len(view.tokens)}, around the answer; the others hold "
+            f"{1 - view.start_probs[lo:hi].sum().item():.0%} of P(start)")
+        self.chart.value = figure_png(span_probabilities(view.start_probs[lo:hi], view.end_probs[lo:hi],
+                                                         view.tokens[lo:hi], gold=within(gold),
+                                                         predicted=within(view.best_tokens), title=title))
+        scores = span_scores(self.answers.start_logits[w], self.answers.end_logits[w], self.answers.windows[w].offsets)
+        g_lo, g_hi = focus_range(len(view.tokens), view.best_tokens, GRID_TOKENS)
+        self.grid.value = score_grid_html(scores, view.tokens, g_lo, g_hi)
+        self.result = view
+        return view
+
+    def gold_tokens(self, w: int) -> tuple[int, int] | None:
+        """The gold answer's tokens in window w (its first occurrence in the passage), if it lies there."""
+        gold, context = self.gold.value.strip(), self.context.value
+        at = context.find(gold) if gold else -1
+        if at < 0:
+            return None
+        try:
+            return span_tokens(self.answers.windows[w].offsets, Span(gold, at, at + len(gold), 0.0))
+        except ValueError:
+            return None
+
+
+def qa_explorer(model: torch.nn.Module, tokenizer: BertTokenizer,
+                question: str = "Where did the fox jump?",
+                context: str = "The quick brown fox jumped over the lazy dog near the riverbank in the morning.",
+                gold: str = "", max_length: int = 192, doc_stride: int | None = None) -> QAExplorer:
+    """The QA explorer for a fine-tuned BertForQuestionAnswering (the classroom "qa" model)."""
+    return QAExplorer(model, tokenizer, question, context, gold, max_length, doc_stride)
