@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
-from typing import Optional
+from typing import NamedTuple, Optional
 
 MAX_CHARS_PER_WORD = 100  # Hugging Face's value; google-research's tokenization.py used 200
 
@@ -127,11 +127,21 @@ def split_words(chars: list[Char]) -> list[list[Char]]:
 # ----------------------------------------------------------------------------------------------
 # Stage 2: WordPiece
 # ----------------------------------------------------------------------------------------------
+class Candidate(NamedTuple):
+    """One lookup WordPiece made: the piece word[start:end] ("##" + it after the first piece)."""
+    piece: str
+    start: int
+    end: int
+    found: bool
+
+
 def wordpiece_spans(word: str, vocab: dict[str, int], unk_token: str = "[UNK]",
-                    max_chars: int = MAX_CHARS_PER_WORD) -> list[tuple[str, int, int]]:
+                    max_chars: int = MAX_CHARS_PER_WORD,
+                    trace: Optional[list[Candidate]] = None) -> list[tuple[str, int, int]]:
     """Greedy longest-match-first: take the longest vocabulary entry that starts the rest of the word,
     then go on from where it ends. If nothing matches at some position, the whole word is [UNK].
-    Returns (piece, start, end) with character positions inside `word`."""
+    Returns (piece, start, end) with character positions inside `word`. Pass a list as `trace` to have
+    every candidate tried appended to it, in order (the course's WordPiece step-through shows them)."""
     if len(word) > max_chars:
         return [(unk_token, 0, len(word))]
     pieces = []
@@ -139,6 +149,8 @@ def wordpiece_spans(word: str, vocab: dict[str, int], unk_token: str = "[UNK]",
     while start < len(word):
         for end in range(len(word), start, -1):  # longest candidate first
             piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if trace is not None:
+                trace.append(Candidate(piece, start, end, piece in vocab))
             if piece in vocab:
                 break
         else:  # no candidate was in the vocabulary

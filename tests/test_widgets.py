@@ -426,3 +426,62 @@ def test_qa_explorer_reports_unusable_text_instead_of_raising(qa_model):
     chart = app.chart.value
     app.question.value = "   "
     assert app.result is None and "question is empty" in app.answer.value and app.chart.value == chart
+
+
+# ---- WordPiece step-through: 03_bert_inputs ------------------------------------------------------------
+STEP_TEXTS = ["Unaffable tokenizers love 北京!", "x" * 101, "hello [MASK] ☃ naïve", "ǆxyzzyq", "   ", "a-b,c"]
+
+
+@pytest.mark.parametrize("text", STEP_TEXTS)
+def test_walk_through_ends_where_the_tokenizer_does_and_tries_longest_first(tokenizer, text):
+    from bertcourse.widgets.wordpiece_steps import walk_through
+
+    steps = walk_through(tokenizer, text)
+    assert [p for s in steps for p in s.pieces] == tokenizer.tokenize(text)
+    assert [s.word for s in steps] == tokenizer.basic_tokenize(text)
+    for s in steps:
+        found = [c for c in s.candidates if c.found]
+        if s.pieces != [tokenizer.unk_token] and s.word not in ("[MASK]",):
+            assert [c.piece for c in found] == s.pieces                      # each piece is the lookup that hit
+            assert "".join(c.piece.removeprefix("##") for c in found) == s.word
+        for a, b in zip(s.candidates, s.candidates[1:]):                    # longest first at each position
+            if a.start == b.start:
+                assert b.end == a.end - 1 and not a.found
+            else:
+                assert a.found and b.start == a.end and b.end == len(s.word)
+        for c in s.candidates:
+            assert c.found == (c.piece in tokenizer.vocab) and c.piece.startswith("##") == (c.start > 0)
+
+
+def test_walk_through_explains_unknown_words(tokenizer):
+    from bertcourse.widgets.wordpiece_steps import walk_through
+
+    long, snowman = walk_through(tokenizer, "x" * 101 + " ☃")
+    assert long.pieces == ["[UNK]"] and long.candidates == [] and "101 characters > 100" in long.why
+    assert snowman.pieces == ["[UNK]"] and "nothing in the vocabulary" in snowman.why
+    assert [s.word for s in walk_through(tokenizer, "北京")] == ["北", "京"]     # CJK characters split apart
+
+
+def test_the_trace_does_not_change_wordpiece(tokenizer):
+    from bertcourse.wordpiece import wordpiece_spans
+
+    for word in ("unaffable", "tokenizers", "☃", "x" * 101):
+        trace = []
+        assert wordpiece_spans(word, tokenizer.vocab, trace=trace) == wordpiece_spans(word, tokenizer.vocab)
+
+
+def test_step_slider_reveals_one_lookup_at_a_time(tokenizer):
+    from bertcourse.widgets.wordpiece_steps import wordpiece_steps
+
+    app = wordpiece_steps(tokenizer, "Unaffable love")
+    first = app.steps[0]
+    assert app.step.max == len(first.candidates) + 1 and app.step.value == app.step.max
+    assert "una ##ffa ##ble love" in app.view.value                          # ends at the result
+    for k in (1, 2, len(first.candidates)):
+        app.step.value = k
+        assert app.view.value.count("→ try") == k
+    assert "tokens so far: <code>una ##ffa ##ble</code>" in app.view.value
+    app.text.value = "北京"
+    assert app.step.max == 2 and "北 京" in app.view.value
+    app.text.value = "   "
+    assert app.steps == [] and "(none)" in app.words.value and app.step.max == 0   # nothing to cut, no error
