@@ -107,7 +107,7 @@ def test_conll_columns_are_read_and_iob1_becomes_iob2(tmp_path):
         load("valid", tmp_path)
 
 
-def test_conll_files_load_under_every_name_and_alone(tmp_path):
+def test_conll_files_load_under_every_name_and_alone(tmp_path, monkeypatch):
     """The shared task's own eng.testb (IOB1), a folder holding test.txt alone, and the file itself."""
     (tmp_path / "eng.testb").write_text(CONLL_IOB1)
     assert load("test", tmp_path) == IOB1_EXPECTED
@@ -115,7 +115,8 @@ def test_conll_files_load_under_every_name_and_alone(tmp_path):
     alone = tmp_path / "conll2003"
     alone.mkdir()
     (alone / "test.txt").write_text(CONLL_IOB2["test.txt"])
-    assert load("test", alone) == load("test", alone / "test.txt") == [
+    monkeypatch.chdir(tmp_path)  # a folder named like the benchmark is read, not downloaded
+    assert load("test", alone) == load("test", alone / "test.txt") == load("test", "conll2003") == [
         {"tokens": ["JAPAN", "GET", "LUCKY"], "tags": ["B-LOC", "O", "O"]}]
     with pytest.raises(FileNotFoundError, match=r"conll2003 holds no dev.jsonl or valid.txt or eng.testa"):
         load("dev", alone)

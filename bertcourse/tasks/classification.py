@@ -102,9 +102,10 @@ def load(task_name: str, split: str, data: str | Path | None = None) -> list[Pai
     check_split(split)
     glue_names = TASKS[task_name].glue
     data = glue_names[0] if data is None and not (datasets.DATA_DIR / task_name).is_dir() else data
-    if data in glue_names:
+    named = isinstance(data, str) and not Path(data).exists()  # a folder called "sst-2" is read as a folder
+    if named and data in glue_names:
         examples = load_glue(str(data), split)
-    elif isinstance(data, str) and data in GLUE:
+    elif named and data in GLUE:
         raise ValueError(f"{data} is not a {task_name} dataset; for {task_name} use one of {glue_names}")
     else:
         glue = GLUE[glue_names[0]]

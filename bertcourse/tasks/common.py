@@ -25,7 +25,7 @@ class Task:
     num_labels: int                  # classes (1 = regression); unused by question answering
     labels: tuple[str, ...]          # class or tag names, index = class id; () for regression and QA
     metric: str                      # the headline key of evaluate()'s result
-    load: Callable[[str, str | Path | None], list]                 # (split, data dir or None) -> examples
+    load: Callable[[str, str | Path | None], list]   # (split, None: shipped | dir | file | benchmark name) -> examples
     featurize: Callable[[Sequence, BertTokenizer, int], list[dict]]  # examples -> training features
     evaluate: Callable[[nn.Module, BertTokenizer, Sequence, int, int], dict[str, float]]
     #          (model, tokenizer, examples, max_length, batch_size) -> {metric: value, ...}

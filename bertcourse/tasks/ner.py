@@ -30,7 +30,8 @@ TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-
 TAG_IDS = {tag: i for i, tag in enumerate(TAGS)}
 IGNORE = -100  # the label cross-entropy skips: a word's later sub-tokens, [CLS], [SEP] and [PAD]
 # per split: the name in the common copies (data.deepai.org's zip, Hugging Face), then the shared task's own
-CONLL_FILES = {"train": ("train.txt", "eng.train"), "dev": ("valid.txt", "eng.testa"), "test": ("test.txt", "eng.testb")}
+CONLL_FILES = {"train": ("train.txt", "eng.train"), "dev": ("valid.txt", "eng.testa"),
+               "test": ("test.txt", "eng.testb")}
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def load(split: str, data: str | Path | None = None) -> list[dict]:
     check_split(split)
     if data is None:
         return read_jsonl(DATA_DIR / "ner" / f"{split}.jsonl")
-    if str(data) == "conll2003":
+    if data == "conll2003" and not Path(data).exists():  # a folder called conll2003 is read as a folder
         member = CONLL_FILES[split][0]
         with zipfile.ZipFile(fetch("conll2003")) as archive:
             text = archive.read(member).decode("utf-8")

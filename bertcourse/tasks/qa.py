@@ -109,7 +109,7 @@ def load(split: str, data: str | Path | None = None) -> list[SquadExample]:
     """The shipped set (data=None); "squad", the real SQuAD v1.1 (downloaded once, checksummed); a
     directory holding {split}.json or SQuAD's own train-v1.1.json / dev-v1.1.json; or one such file."""
     check_split(split)
-    if data == "squad":
+    if data == "squad" and not Path(data).exists():  # a folder called squad is read as a folder
         return load_squad(fetch("squad-train" if split == "train" else "squad-dev"))
     return load_squad(split_file(DATA_DIR / "qa" if data is None else data, (f"{split}.json", SQUAD_FILES[split]),
                                  f"a directory holding {split}.json or {SQUAD_FILES[split]} (SQuAD v1.1 format), "
