@@ -485,3 +485,52 @@ def test_step_slider_reveals_one_lookup_at_a_time(tokenizer):
     assert app.step.max == 2 and "北 京" in app.view.value
     app.text.value = "   "
     assert app.steps == [] and "(none)" in app.words.value and app.step.max == 0   # nothing to cut, no error
+
+
+# ---- sentence-pair playground: 03_bert_inputs, 06_next_sentence ------------------------------------------
+@pytest.fixture(scope="module")
+def heldout():
+    from bertcourse.data import load_corpus
+
+    return load_corpus("course-heldout")[:8]
+
+
+def test_pair_playground_shows_the_input_and_p_is_next(tokenizer, tiny_pretraining, heldout):
+    import random
+
+    from bertcourse.pretraining import make_nsp_pairs, next_sentence_probability
+    from bertcourse.widgets.pairs import SentencePairPlayground, embedding_parts
+
+    app = SentencePairPlayground(tiny_pretraining, tokenizer, heldout, "this movie is great", "i like it")
+    assert app.p_is_next == pytest.approx(next_sentence_probability(tiny_pretraining, tokenizer, "this movie is great",
+                                                                    "i like it"), abs=1e-6)
+    assert f"{app.p_is_next:.3f}" in app.verdict.value
+    enc = tokenizer.encode("this movie is great", "i like it")
+    assert enc.tokens[0] == "[CLS]" and enc.tokens.count("[SEP]") == 2
+    assert "".join(f"<td>{s}</td>" for s in enc.token_type_ids) in app.ids.value          # segment ids
+    assert "".join(f"<td>{i}</td>" for i in range(len(enc.tokens))) in app.ids.value      # position ids
+    parts = embedding_parts(tiny_pretraining.bert.embeddings, enc.input_ids, enc.token_type_ids)
+    with torch.no_grad():                                     # the sum is what the embedding layer normalises
+        expected = tiny_pretraining.bert.embeddings(torch.tensor([enc.input_ids]), torch.tensor([enc.token_type_ids]))
+        normed = tiny_pretraining.bert.embeddings.LayerNorm(parts[3])
+    torch.testing.assert_close(normed, expected[0])
+    assert app.picture.value.count("<img") == 4
+    pairs = make_nsp_pairs(heldout, tokenizer, max_length=64, rng=random.Random(0))
+    for is_next in (True, False, True):
+        before = app.p_is_next
+        pair = app.pick(is_next)
+        assert pair.is_next is is_next and pair in pairs
+        assert tokenizer.tokenize(app.a.value) == pair.tokens_a and tokenizer.tokenize(app.b.value) == pair.tokens_b
+        assert app.p_is_next == pytest.approx(next_sentence_probability(tiny_pretraining, tokenizer, app.a.value,
+                                                                        app.b.value), abs=1e-6)
+        assert app.p_is_next != before
+    app.b.value = " "
+    assert app.p_is_next is None and "empty" in app.verdict.value
+
+
+def test_pair_playground_needs_the_nsp_head(tokenizer, heldout):
+    from bertcourse import BertConfig, BertModel
+    from bertcourse.widgets.pairs import SentencePairPlayground
+
+    with pytest.raises(ValueError, match="BertForPreTraining"):
+        SentencePairPlayground(BertModel(BertConfig.tiny(vocab_size=len(tokenizer))), tokenizer, heldout, "a", "b")
