@@ -7,7 +7,6 @@ from torch import nn
 
 from .attention import MultiHeadSelfAttention
 from .config import ACTIVATIONS, BertConfig
-from .dropout import Dropout
 
 
 class AddAndNorm(nn.Module):
@@ -17,7 +16,7 @@ class AddAndNorm(nn.Module):
         super().__init__()
         self.dense = nn.Linear(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)  # checkpoint name
-        self.dropout = Dropout(config.hidden_dropout_prob)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(self.dropout(self.dense(h)) + residual)
@@ -31,8 +30,9 @@ class Attention(nn.Module):
         self.self = MultiHeadSelfAttention(config)  # "self" is the checkpoint's name for it
         self.output = AddAndNorm(config.hidden_size, config)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, need_weights: bool):
-        context, weights = self.self(x, mask, need_weights)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, need_weights: bool,
+                head_mask: torch.Tensor | None = None):
+        context, weights = self.self(x, mask, need_weights, head_mask)
         return self.output(context, x), weights
 
 
@@ -57,8 +57,9 @@ class EncoderLayer(nn.Module):
         self.intermediate = Intermediate(config)
         self.output = AddAndNorm(config.intermediate_size, config)  # Dense(4H -> H) + add & norm
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False):
-        x, weights = self.attention(x, mask, need_weights)      # (B, T, H), (B, nh, T, T) or None
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False,
+                head_mask: torch.Tensor | None = None):
+        x, weights = self.attention(x, mask, need_weights, head_mask)  # (B, T, H), (B, nh, T, T) or None
         return self.output(self.intermediate(x), x), weights   # (B, T, H)
 
 
@@ -70,10 +71,12 @@ class Encoder(nn.Module):
         self.layer = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_hidden_layers))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False):
+                output_attentions: bool = False, output_hidden_states: bool = False,
+                head_mask: torch.Tensor | None = None):
+        """head_mask: (L, nh) of 1 = keep, 0 = switch the head off, or None."""
         hidden_states, attentions = [x] if output_hidden_states else None, [] if output_attentions else None
-        for block in self.layer:
-            x, weights = block(x, mask, need_weights=output_attentions)
+        for i, block in enumerate(self.layer):
+            x, weights = block(x, mask, output_attentions, None if head_mask is None else head_mask[i])
             if output_hidden_states:
                 hidden_states.append(x)
             if output_attentions:

@@ -9,7 +9,6 @@ from torch import nn
 
 from .attention import additive_mask
 from .config import ACTIVATIONS, BertConfig
-from .dropout import Dropout
 from .embeddings import Embeddings
 from .encoder import Encoder
 
@@ -105,14 +104,17 @@ class BertModel(BertPreTrainedModel):
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
                 attention_mask: Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False) -> BertOutput:
+                output_hidden_states: bool = False, head_mask: Tensor | None = None) -> BertOutput:
+        """head_mask: (L, nh), 1 keeps a head and 0 switches it off (head ablation, as transformers)."""
         x = self.embeddings(input_ids, token_type_ids)         # (B, T, H)
+        shape = (self.config.num_hidden_layers, self.config.num_attention_heads)
+        if head_mask is not None and tuple(head_mask.shape) != shape:
+            raise ValueError(f"head_mask shape {tuple(head_mask.shape)}: use one 1/0 per layer and head, {shape}")
         if attention_mask is not None and attention_mask.shape != input_ids.shape:
             raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs from input_ids "
                              f"shape {tuple(input_ids.shape)}")
-        padded = attention_mask is not None and not bool(attention_mask.all())  # without padding, nothing to add
-        mask = additive_mask(attention_mask, x.dtype) if padded else None  # (B, 1, 1, T)
-        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        mask = None if attention_mask is None else additive_mask(attention_mask, x.dtype)  # (B, 1, 1, T)
+        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states, head_mask)
         pooled = self.pooler(x) if self.pooler is not None else None
         return BertOutput(x, pooled, hidden_states, attentions)
 
@@ -184,9 +186,9 @@ class BertForPreTraining(BertPreTrainedModel):
                           hidden_states=out.hidden_states, attentions=out.attentions)
 
 
-def _dropout(config: BertConfig) -> Dropout:
+def _dropout(config: BertConfig) -> nn.Dropout:
     p = config.classifier_dropout
-    return Dropout(config.hidden_dropout_prob if p is None else p)
+    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
 
 
 class BertForSequenceClassification(BertPreTrainedModel):

@@ -534,3 +534,93 @@ def test_pair_playground_needs_the_nsp_head(tokenizer, heldout):
 
     with pytest.raises(ValueError, match="BertForPreTraining"):
         SentencePairPlayground(BertModel(BertConfig.tiny(vocab_size=len(tokenizer))), tokenizer, heldout, "a", "b")
+
+
+# ---- models side by side and head ablation: 01_self_attention, 04_bert_architecture ---------------------
+def without_heads(model, off):
+    """An independent ablation: a copy whose attention output projection ignores the switched-off heads'
+    slices of the context (what multiplying their weights by 0 amounts to)."""
+    import copy
+
+    clone = copy.deepcopy(model)
+    bert = clone.bert if hasattr(clone, "bert") else clone
+    size = bert.config.hidden_size // bert.config.num_attention_heads
+    with torch.no_grad():
+        for layer, head in off:
+            bert.encoder.layer[layer].attention.output.dense.weight[:, head * size:(head + 1) * size] = 0
+    return clone
+
+
+def test_head_mask_switches_heads_off_in_the_attention(tokenizer, tiny_pretraining):
+    ids = torch.tensor([tokenizer.encode("The cat sat on the [MASK].").input_ids])
+    with torch.no_grad():
+        plain = tiny_pretraining(ids, output_attentions=True)
+        ones = tiny_pretraining(ids, output_attentions=True, head_mask=torch.ones(2, 2))
+        mask = torch.ones(2, 2)
+        mask[1, 0] = 0
+        off = tiny_pretraining(ids, output_attentions=True, head_mask=mask)
+        reference = without_heads(tiny_pretraining, [(1, 0)])(ids)
+    torch.testing.assert_close(ones.mlm_logits, plain.mlm_logits)
+    torch.testing.assert_close(off.mlm_logits, reference.mlm_logits)
+    assert not torch.allclose(off.mlm_logits, plain.mlm_logits)
+    assert off.attentions[1][0, 0].abs().max() == 0 and torch.equal(off.attentions[0], plain.attentions[0])
+    with pytest.raises(ValueError, match=r"head_mask shape \(2,\)"):
+        tiny_pretraining(ids, head_mask=torch.ones(2))
+
+
+def test_head_ablation_shows_fill_mask_with_and_without_the_chosen_heads(tokenizer, tiny_pretraining):
+    from bertcourse.pretraining import fill_mask
+    from bertcourse.widgets.compare import head_ablation
+
+    app = head_ablation(tiny_pretraining, tokenizer, "The cat sat on the [MASK] near the [MASK].")
+    intact = fill_mask(tiny_pretraining, tokenizer, app.text.value, 5)
+    assert app.result == (intact, intact)
+    app.heads.value = ((0, 1), (1, 0))
+    expected = fill_mask(without_heads(tiny_pretraining, [(0, 1), (1, 0)]), tokenizer, app.text.value, 5)
+    got = app.result[1]
+    assert [[t for t, _ in row] for row in got] == [[t for t, _ in row] for row in expected]
+    np.testing.assert_allclose([[p for _, p in row] for row in got], [[p for _, p in row] for row in expected], rtol=1e-4)
+    assert app.result[0] == intact and "L0H1, L1H0" in app.view.value and app.view.value.count("<tr>") == 3
+    app.clear.click()
+    assert app.result == (intact, intact)
+    app.text.value = "no mask here"
+    assert app.result is None and "[MASK]" in app.view.value
+
+
+def test_head_ablation_on_a_qa_model_changes_its_answers(tokenizer):
+    from bertcourse import BertConfig, BertForQuestionAnswering
+    from bertcourse.tasks import qa
+    from bertcourse.widgets.compare import head_ablation
+
+    torch.manual_seed(1)
+    model = BertForQuestionAnswering(BertConfig.tiny(vocab_size=len(tokenizer))).eval()
+    app = head_ablation(model, tokenizer, "When was the tower finished?", PASSAGE)
+    assert app.result[0] == [[(s.text, s.score) for s in qa.predict(model, tokenizer, app.text.value, PASSAGE, n_best=5)]]
+    app.heads.value = ((0, 0), (0, 1), (1, 0), (1, 1))
+    expected = qa.predict(without_heads(model, app.heads.value), tokenizer, app.text.value, PASSAGE, n_best=5)
+    assert [t for t, _ in app.result[1][0]] == [s.text for s in expected] and app.result[1] != app.result[0]
+
+
+def test_models_side_by_side_draw_each_models_own_attention(tokenizer, tiny_pretraining):
+    from bertcourse import BertConfig, BertModel
+    from bertcourse.widgets.compare import attention_comparison
+
+    torch.manual_seed(2)
+    other = BertModel(BertConfig.tiny(vocab_size=len(tokenizer))).eval()
+    models = {"one": tiny_pretraining, "two": other}
+    app = attention_comparison(models, tokenizer, "Dogs chase cats.")
+    enc = tokenizer.encode("Dogs chase cats.")
+    cached = dict(app.attentions)
+    for layer, head in ((1, 0), (0, 1)):
+        app.layer.value, app.head.value = layer, head
+        for name, model in models.items():
+            with torch.no_grad():
+                weights = model(torch.tensor([enc.input_ids]), output_attentions=True).attentions[layer][0, head]
+            rows, drawn = heatmap_cells(app.pictures[name].value)
+            assert rows == enc.tokens
+            np.testing.assert_allclose(drawn, weights.numpy(), atol=5e-4)
+    assert all(app.attentions[n] is cached[n] for n in models)       # layer/head changes reuse the attentions
+    assert app.pictures["one"].value != app.pictures["two"].value
+    with pytest.raises(ValueError, match="same layers and heads"):
+        attention_comparison({"a": tiny_pretraining, "b": BertModel(BertConfig.tiny(vocab_size=len(tokenizer),
+                                                                                     num_hidden_layers=3))}, tokenizer)

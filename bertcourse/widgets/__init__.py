@@ -1,6 +1,7 @@
 """Interactive apps for the notebooks (ipywidgets 8, JupyterLab 4), one module per widget. Each callback
 returns what it drew, so the apps are tested by setting `.value` without a browser."""
 from .attention import ALL_HEADS, AttentionExplorer, attention_explorer, heads_html, heatmap_html, strongest_links
+from .compare import AttentionComparison, HeadAblation, HeadMasked, attention_comparison, head_ablation
 from .common import VIRIDIS, one_thread
 from .masking import MaskingPlayground, mlm_guesses, masking_playground
 from .wordpiece_steps import WordPieceSteps, walk_through, wordpiece_steps
@@ -10,4 +11,5 @@ from .qa import QAExplorer, answer_windows, focus_range, qa_explorer, qa_view, s
 __all__ = ["ALL_HEADS", "VIRIDIS", "AttentionExplorer", "MaskingPlayground", "QAExplorer", "answer_windows",
            "attention_explorer", "focus_range", "heads_html", "heatmap_html", "masking_playground", "mlm_guesses",
            "one_thread", "qa_explorer", "qa_view", "span_scores", "span_tokens", "strongest_links", "WordPieceSteps", "walk_through", "wordpiece_steps",
-           "SentencePairPlayground", "sentence_pair_playground"]
+           "SentencePairPlayground", "sentence_pair_playground",
+           "AttentionComparison", "HeadAblation", "HeadMasked", "attention_comparison", "head_ablation"]
