@@ -1,14 +1,16 @@
 """Shared by the benchmarks: time several contenders in the same process, interleaved."""
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
-def interleaved_medians(contenders: dict[str, Callable[[], None]], reps: int) -> dict[str, float]:
-    """Median seconds per call. Each repetition runs every contender once, alternating who goes first,
-    so a slow spell of the machine hits all of them alike; repetition 0 warms up and is dropped."""
+def interleaved_times(contenders: dict[str, Callable[[], None]], reps: int) -> dict[str, list[float]]:
+    """Seconds of each call, per contender. Each repetition runs every contender once, alternating who
+    goes first, so a slow spell of the machine hits all of them alike; repetition 0 warms up and is dropped."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
     for rep in range(reps + 1):
@@ -17,13 +19,36 @@ def interleaved_medians(contenders: dict[str, Callable[[], None]], reps: int) ->
             contenders[name]()
             if rep:
                 times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
 
 
-def report(name: str, seconds: dict[str, float], tokens: int, reps: int, flops: float | None = None) -> None:
-    """tokens/s (and GFLOP/s when the work is known) of each contender, then ours / theirs."""
-    for who, s in seconds.items():
-        gflops = f"  {flops / s / 1e9:6.1f} GFLOP/s" if flops else ""
-        print(f"{name:>10} {who:>12}: {tokens / s:9.0f} tokens/s{gflops}")
-    print(f"{name:>10}        ratio: {seconds['transformers'] / seconds['bertcourse']:.3f}  "
-          f"(bertcourse / transformers, median of {reps})")
+def interleaved_medians(contenders: dict[str, Callable[[], None]], reps: int) -> dict[str, float]:
+    """Median seconds per call of each contender (see interleaved_times)."""
+    return {name: statistics.median(t) for name, t in interleaved_times(contenders, reps).items()}
+
+
+def cpu_model() -> str:
+    """The CPU's name as the kernel reports it (speed ratios differ between CPU makers)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
+
+
+def report(name: str, times: dict[str, list[float]], tokens: int, flops: float | None = None) -> dict:
+    """Print tokens/s (and GFLOP/s when the work is known) of each contender at its median time, then
+    transformers' time / ours within each repetition: min, median and max of those ratios (a ratio
+    compares two runs of the same moment, so it is steadier than the times on a busy machine)."""
+    result: dict = {}
+    for who, seconds in times.items():
+        median = statistics.median(seconds)
+        gflops = f"  {flops / median / 1e9:6.1f} GFLOP/s" if flops else ""
+        print(f"{name:>10} {who:>12}: {tokens / median:9.0f} tokens/s{gflops}")
+        result[f"{who}_tokens_per_s"] = tokens / median
+    ratios = sorted(theirs / ours for ours, theirs in zip(times["bertcourse"], times["transformers"]))
+    result["ratio"] = {"min": ratios[0], "median": statistics.median(ratios), "max": ratios[-1]}
+    print(f"{name:>10}        ratio: {result['ratio']['median']:.3f}  (bertcourse / transformers speed, "
+          f"median of {len(ratios)}; min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
+    return result

@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from common import interleaved_medians, report  # noqa: E402
+from common import interleaved_times, report  # noqa: E402
 
 from bertcourse import BertConfig, BertForPreTraining, load_pretrained  # noqa: E402
 
@@ -56,12 +56,12 @@ def main() -> None:
              "attention_mask": torch.ones(B, T, dtype=torch.long), "labels": labels,
              "next_sentence_label": torch.randint(2, (B,))}
     optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-9) for k, m in models.items()}
-    med = interleaved_medians({k: partial(train_step, m, batch, optimizers[k]) for k, m in models.items()},
+    times = interleaved_times({k: partial(train_step, m, batch, optimizers[k]) for k, m in models.items()},
                               args.reps)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads, "
           f"BERT-{args.config} (L={ours_cfg.num_hidden_layers}, H={ours_cfg.hidden_size}), vocab {V}, "
           f"batch {B} x {T}, fp32, MLM + NSP")
-    report("train step", med, B * T, args.reps)
+    report("train step", times, B * T)
 
 
 if __name__ == "__main__":

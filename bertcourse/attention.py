@@ -8,20 +8,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BertConfig
+from .dropout import Dropout
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                                 mask: torch.Tensor | None = None,
+                                 dropout: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(Q K^T / sqrt(d) + mask) V, returning the weights too: they are what we visualise.
 
     q, k, v: (B, nh, T, hs); mask: additive, broadcastable to (B, nh, T, T), 0 where a key may be
-    attended and a very negative number where it may not (padding).
+    attended and a very negative number where it may not (padding). In training, `dropout` cuts some
+    weights before they mix the values; the weights returned are the uncut ones.
     """
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, nh, T, T)
+    scores = (q / math.sqrt(q.size(-1))) @ k.transpose(-2, -1)  # (B, nh, T, T); scaling q is the cheaper way
     if mask is not None:
         scores = scores + mask
     weights = scores.softmax(dim=-1)                          # each row sums to 1
-    return weights @ v, weights                               # (B, nh, T, hs), (B, nh, T, T)
+    mixing = weights if dropout is None else dropout(weights)
+    return mixing @ v, weights                                # (B, nh, T, hs), (B, nh, T, T)
 
 
 def left_to_right_mask(T: int) -> torch.Tensor:
@@ -46,7 +50,7 @@ class MultiHeadSelfAttention(nn.Module):
         H = config.hidden_size
         self.num_heads = config.num_attention_heads
         self.qkv = nn.Linear(H, 3 * H)  # weight rows: W_Q, then W_K, then W_V (each H x H)
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
 
     def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x (B, T, H) -> queries, keys, values, each (B, T, H) = x W^T + b with its third of qkv."""
@@ -63,16 +67,17 @@ class MultiHeadSelfAttention(nn.Module):
         q, k, v = (self.split_heads(t) for t in self.project(x))  # (B, nh, T, hs) each
         if mask is not None:
             mask = mask.to(q.dtype)                            # under bf16 autocast q is bf16
-        # 2) attend: explicit when the weights are wanted, fused kernel otherwise (same numbers)
-        if need_weights:
-            context, weights = scaled_dot_product_attention(q, k, v, mask)
-            context = self.dropout(weights) @ v if self.training else context
+        # 2) attend: the fused kernel gives the same numbers without keeping the weights; explicitly when
+        #    the weights are wanted, or to drop some of them on a CPU, where our Dropout draws faster
+        dropout = self.dropout if self.training and self.dropout.p > 0 else None
+        if need_weights or (dropout is not None and x.device.type == "cpu"):
+            context, weights = scaled_dot_product_attention(q, k, v, mask, dropout)
         else:
-            p = self.dropout.p if self.training else 0.0
+            p = 0.0 if dropout is None else dropout.p
             context, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
         if head_mask is not None:                              # (nh,) 1 = keep, 0 = switch the head off
             context = context * head_mask.view(1, -1, 1, 1)    # = its weights times 0 (head ablation)
             weights = None if weights is None else weights * head_mask.view(1, -1, 1, 1)
         # 3) put the heads side by side again
         context = context.transpose(1, 2).reshape(B, T, H)     # (B, T, H)
-        return context, weights
+        return context, weights if need_weights else None

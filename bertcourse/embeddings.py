@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .config import BertConfig
+from .dropout import Dropout
 
 
 def check_input_ids(input_ids: torch.Tensor, config: BertConfig, token_type_ids: torch.Tensor | None) -> None:
@@ -47,7 +48,7 @@ class Embeddings(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, H)  # learned, not sinusoidal
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, H)        # segment A / B
         self.LayerNorm = nn.LayerNorm(H, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         check_input_ids(input_ids, self.config, token_type_ids)

@@ -7,6 +7,7 @@ from torch import nn
 
 from .attention import MultiHeadSelfAttention
 from .config import ACTIVATIONS, BertConfig
+from .dropout import Dropout
 
 
 class AddAndNorm(nn.Module):
@@ -16,7 +17,7 @@ class AddAndNorm(nn.Module):
         super().__init__()
         self.dense = nn.Linear(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)  # checkpoint name
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(self.dropout(self.dense(h)) + residual)

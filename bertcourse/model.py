@@ -9,6 +9,7 @@ from torch import nn
 
 from .attention import additive_mask
 from .config import ACTIVATIONS, BertConfig
+from .dropout import Dropout
 from .embeddings import Embeddings
 from .encoder import Encoder
 
@@ -113,7 +114,8 @@ class BertModel(BertPreTrainedModel):
         if attention_mask is not None and attention_mask.shape != input_ids.shape:
             raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs from input_ids "
                              f"shape {tuple(input_ids.shape)}")
-        mask = None if attention_mask is None else additive_mask(attention_mask, x.dtype)  # (B, 1, 1, T)
+        padded = attention_mask is not None and not bool(attention_mask.all())  # without padding, nothing to add
+        mask = additive_mask(attention_mask, x.dtype) if padded else None  # (B, 1, 1, T)
         x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states, head_mask)
         pooled = self.pooler(x) if self.pooler is not None else None
         return BertOutput(x, pooled, hidden_states, attentions)
@@ -186,9 +188,9 @@ class BertForPreTraining(BertPreTrainedModel):
                           hidden_states=out.hidden_states, attentions=out.attentions)
 
 
-def _dropout(config: BertConfig) -> nn.Dropout:
+def _dropout(config: BertConfig) -> Dropout:
     p = config.classifier_dropout
-    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
+    return Dropout(config.hidden_dropout_prob if p is None else p)
 
 
 class BertForSequenceClassification(BertPreTrainedModel):
