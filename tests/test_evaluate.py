@@ -2,6 +2,7 @@
 progress bar on long scoring; training time without the evaluations."""
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from bertcourse.tasks.classification import PairExample, logits_of
 from bertcourse.tasks.common import PROGRESS_FROM
 from bertcourse.training import Trainer
 
+ROOT = Path(__file__).resolve().parents[1]
 # trained for one step on the few lines of the fixtures below, so a test takes seconds
 QUICK = dict(epochs=1, batch_size=2, max_length=48, progress=False)
 
@@ -124,3 +126,22 @@ def test_training_time_leaves_the_dev_evaluations_out(monkeypatch, sst2_train_fo
     elapsed = time.perf_counter() - started
     assert result.history.eval["step"] == [1, 2]  # two evaluations, 2 s of sleep in all
     assert result.seconds < elapsed - 2.0
+
+
+def test_real_data_table_scales_metrics_and_names_each_benchmark_once(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import realdata_results as rr
+
+    rows = [rr.row("SST-2 dev", [0] * 872, "bertcourse, fine-tuned", "533 course sentences", {"accuracy": 0.741},
+                   29.4, 50.0, {"accuracy": 0.86}),
+            rr.row("SST-2 dev", [0] * 872, "transformers X", "533 course sentences", {"accuracy": 0.75}, 30.0, 40.0,
+                   {"accuracy": 0.84}),
+            rr.row("SQuAD v1.1 dev", [0] * 1057, "bertcourse, fine-tuned", "754 course questions",
+                   {"exact_match": 27.7, "f1": 36.8}, None, 60.0, {"exact_match": 37.2, "f1": 49.4})]
+    lines = rr.table({"rows": rows, "threads": 2, "squad_articles": 2}).splitlines()
+    assert lines[2].startswith("| SST-2 dev (872 sentences) | accuracy | bertcourse, fine-tuned | "
+                               "533 course sentences (29 s) | 74.1 | 86.0 | BERT-base")
+    assert lines[3].startswith("|  |  | transformers X |") and lines[3].endswith("| 75.0 | 84.0 |  |")
+    assert "| 27.7 / 36.8 | 37.2 / 49.4 |" in lines[4] and "(1,057 questions)" in lines[4]
+    assert "the first 2 of its 48 articles" in lines[6] and "took 150 s" in lines[6]
+    assert lines[8].endswith("SST-2 dev, bertcourse, fine-tuned: -11.9; SQuAD v1.1 dev, bertcourse, fine-tuned: -12.6.")

@@ -270,6 +270,7 @@ def predict_tags(model: nn.Module, tokenizer: BertTokenizer, examples: Sequence[
 
 
 def check_words(example: dict, index: int) -> list[str]:
+    """The words of a sentence to tag (tags are not needed to predict, only to score)."""
     words = example.get("tokens") if isinstance(example, dict) else None
     if not isinstance(words, list) or not words:
         raise ValueError(f"sentence {index} needs a non-empty list 'tokens' of words; got {str(example)[:80]}")
