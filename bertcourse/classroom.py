@@ -23,7 +23,10 @@ from tqdm.auto import tqdm
 from . import __version__
 from .data import DATA_DIR, sha256_of
 from .finetuning import FinetuneConfig, finetune
-from .pretrain_run import PretrainConfig, pretrain
+from .checkpoints import load_pretrained
+from .model import BertForPreTraining
+from .pretrain_run import PretrainConfig, cloze_hits, cloze_sentences, pretrain
+from .tokenizer import BertTokenizer
 
 MANIFEST = "classroom.json"
 RECIPE_VERSION = 1  # raise when a recipe changes in a way its settings do not show
@@ -38,9 +41,11 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "pretraining": Recipe("pretraining", dict(
-        init="pretrained", corpus=("course", "pydoc"), steps=300, batch_size=32, learning_rate=1e-4,
-        head_learning_rate=1e-3, max_length=64, dupe_factor=1, eval_every=50, checkpoint_every=0),
-        "continued pretraining of the packaged MiniLM: fresh MLM + NSP heads at 10x the encoder's rate"),
+        init="pretrained", corpus=("course", "pydoc"), steps=200, batch_size=32, learning_rate=4e-4,
+        head_learning_rate=4e-3, max_length=64, dupe_factor=1, eval_every=25, checkpoint_every=0),
+        "continued pretraining of the packaged MiniLM: fresh MLM + NSP heads at 10x the encoder's rate; "
+        "on 200 held-out pairs after 80 steps, encoder lr 4e-4 gave MLM 24.6% / NSP 74.5% where 1e-4 gave "
+        "18.6% / 66.0% (majority) and 2e-4 24.1% / 66.0%; training the heads alone first (80 steps) gave 8.2%"),
     "sentiment": Recipe("sentiment", dict(epochs=3, max_length=64), "full fine-tuning, [CLS] pooling"),
     "entailment": Recipe("entailment", dict(epochs=10, max_length=96), "full fine-tuning, [CLS] pooling"),
     "similarity": Recipe("similarity", dict(freeze=True, pooling="bi-encoder", epochs=4, max_length=96),
@@ -117,7 +122,10 @@ def build(name: str, directory: Path, progress: bool = True) -> dict:
     """Train one model into `directory`; returns its scores."""
     r = recipe(name)
     if name == "pretraining":
-        return {"heldout": pretrain(PretrainConfig(**r.settings, progress=progress), directory)}
+        heldout = pretrain(PretrainConfig(**r.settings, progress=progress), directory)
+        model = load_pretrained(directory, BertForPreTraining)
+        hits = cloze_hits(model, BertTokenizer.from_pretrained(directory), cloze_sentences())
+        return {"heldout": heldout, "cloze_top5": sum(hits) / len(hits), "cloze_sentences": len(hits)}
     result = finetune(name, FinetuneConfig(**r.settings, progress=progress), out=directory, splits=("dev", "test"))
     return result.scores
 

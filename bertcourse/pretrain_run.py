@@ -17,11 +17,11 @@ import torch
 
 from .checkpoints import load_pretrained, save_pretrained
 from .config import BertConfig
-from .data import load_corpus
+from .data import DATA_DIR, load_corpus
 from .default_model import default_model_dir
 from .model import BertForPreTraining
-from .pretraining import (NspPair, PretrainingCollate, make_nsp_pairs, pretraining_metrics, train_wordpiece,
-                          unigram_baseline)
+from .pretraining import (NspPair, PretrainingCollate, fill_mask, make_nsp_pairs, pretraining_metrics,
+                          train_wordpiece, unigram_baseline)
 from .tokenizer import BertTokenizer
 from .training import Trainer, TrainingConfig, init_distributed, latest_checkpoint
 
@@ -139,3 +139,19 @@ def pretrain(config: PretrainConfig, out: str | Path, resume: bool = False) -> d
     (out / "history.json").write_text(json.dumps({"train": history.train, "eval": history.eval}))
     (out / "results.json").write_text(json.dumps({"results": results, "config": asdict(config)}, indent=1))
     return results
+
+
+CLOZE = DATA_DIR / "pretraining" / "cloze.tsv"
+
+
+def cloze_sentences(path: str | Path = CLOZE) -> list[tuple[str, set[str]]]:
+    """Everyday fill-in-the-blank sentences a teacher might type, each with the answers that make sense."""
+    rows = [line.rstrip("\n").split("\t") for line in Path(path).read_text(encoding="utf-8").splitlines()[1:]]
+    return [(sentence, set(answers.split(","))) for sentence, answers in rows]
+
+
+def cloze_hits(model: torch.nn.Module, tokenizer: BertTokenizer, rows: list[tuple[str, set[str]]],
+               top_k: int = 5) -> list[bool]:
+    """For each sentence: does a sensible answer appear among the MLM head's top_k guesses?"""
+    return [any(token in answers for token, _ in fill_mask(model, tokenizer, sentence, top_k)[0])
+            for sentence, answers in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -178,6 +179,7 @@ class Trainer:
         return loss, float(sum(summed[:k] / summed[k:]))
 
     def train_step(self) -> None:
+        started = time.perf_counter()
         self.model.train()
         examples = [self.train_data[i] for i in batch_indices(self.step, len(self.train_data),
                                                                self.config.batch_size, self.config.seed)]
@@ -195,7 +197,10 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
+        # cumulative training time (evaluation excluded), for "the same clock" comparisons between runs
+        seconds = (self.history.train["seconds"][-1] if self.history.train.get("seconds") else 0.0)
         self.history.log("train", step=self.step, loss=loss_value, lr=lr,
+                         seconds=seconds + time.perf_counter() - started,
                          **self.reduce_metrics(self.metrics(out, batch) if self.metrics else {}))
 
     def reduce_metrics(self, sums: dict[str, tuple[float, float]]) -> dict[str, float]:

@@ -86,3 +86,18 @@ def test_pretraining_corpus():
     assert len(train) >= 3000 and len(heldout) >= 180
     assert sum(len(s.split()) for d in train for s in d) >= 350_000
     assert not {s for d in train for s in d} & {s for d in heldout for s in d}
+
+
+def test_cloze_sentences_are_answerable_and_unseen():
+    """data/pretraining/cloze.tsv: one [MASK] each, a one-token sensible answer, not in the training corpus."""
+    from bertcourse import BertTokenizer
+    from bertcourse.pretrain_run import cloze_sentences
+
+    tok = BertTokenizer.from_pretrained()
+    rows = cloze_sentences()
+    train = set((DATA_DIR / "pretraining" / "train.txt").read_text(encoding="utf-8").lower().splitlines())
+    assert len(rows) >= 40 and len({s for s, _ in rows}) == len(rows)
+    for sentence, answers in rows:
+        assert tok.tokenize(sentence).count("[MASK]") == 1, sentence
+        assert any(len(tok.tokenize(a)) == 1 for a in answers), f"no one-token answer for {sentence!r}"
+        assert not {sentence.lower().replace("[mask]", a) for a in answers} & train, f"{sentence!r} is in train.txt"

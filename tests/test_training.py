@@ -61,6 +61,7 @@ def test_history_is_ready_to_plot(tok, pairs, tmp_path):
     assert h.train["step"] == list(range(1, 11))
     assert set(h.train) >= {"loss", "lr", "mlm_accuracy", "nsp_accuracy"}
     assert h.eval["step"] == [5, 10] and 0 <= h.eval["nsp_accuracy"][-1] <= 1
+    assert 0 < h.train["seconds"][0] and all(a < b for a, b in zip(h.train["seconds"], h.train["seconds"][1:]))
 
 
 def test_warmup_then_linear_decay():

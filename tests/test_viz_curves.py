@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bertcourse.training import moving_average
-from bertcourse.viz.curves import learning_curves, pretraining_curves, split_gap
+from bertcourse.viz.curves import learning_curves, pretraining_curves, same_clock_curves, split_gap
 from viz_helpers import assert_readable, tick_texts
 
 
@@ -77,3 +77,20 @@ def test_split_gap_bars_are_the_scores_and_the_gap_is_their_difference():
     assert tick_texts(ax.get_xticklabels()) == ["pretrained", "random init"]
     with pytest.raises(ValueError, match=r"missing \[\('random init', 'dev'\)\]"):
         split_gap({**scores, "random init": {"train": {"accuracy": 0.9}}})
+
+
+def test_same_clock_curves_put_each_evaluation_at_its_training_second():
+    keys = ("mlm_accuracy", "nsp_accuracy")
+    slow, fast = fake_history(20, 5, keys, seed=1), fake_history(40, 10, keys, seed=2)
+    slow.train["seconds"] = [3.0 * s for s in slow.train["step"]]            # 3 s a step
+    fast.train["seconds"] = [0.5 * s for s in fast.train["step"]]            # 0.5 s a step
+    fig = same_clock_curves({"continued": slow, "scratch": fast}, {"scratch": {"mlm_accuracy": 0.05}})
+    assert_readable(fig)
+    mlm_ax, nsp_ax = fig.axes
+    continued, scratch, baseline = mlm_ax.lines
+    np.testing.assert_allclose(continued.get_xdata(), [15, 30, 45, 60])
+    np.testing.assert_allclose(scratch.get_xdata(), [5, 10, 15, 20])
+    np.testing.assert_allclose(nsp_ax.lines[1].get_ydata(), [100 * v for v in fast.eval["nsp_accuracy"]])
+    assert baseline.get_ydata()[0] == pytest.approx(5) and len(nsp_ax.lines) == 2
+    with pytest.raises(ValueError, match="seconds"):
+        same_clock_curves({"no clock": fake_history(10, 5, keys)})

@@ -61,6 +61,35 @@ def pretraining_curves(history, baselines: dict[str, float], window: int = 10) -
 
 
 @plt.rc_context(CRISP)
+def same_clock_curves(runs: dict[str, object], baselines: dict[str, dict[str, float]] | None = None) -> Figure:
+    """Pretraining runs against the training clock (seconds, evaluation excluded), not the step: a step of a
+    6-layer model costs many steps of a 2-layer one, so only the clock compares what each start buys.
+    runs: {name: History with train "step"/"seconds" and eval "step"/"mlm_accuracy"/"nsp_accuracy"};
+    baselines: {name: {"mlm_accuracy": .., "nsp_accuracy": ..}}, dashed in the run's colour."""
+    keys = {"mlm_accuracy": "掩码语言模型 (MLM) 留出准确率 (%)", "nsp_accuracy": "下一句预测 (NSP) 留出准确率 (%)"}
+    for history in runs.values():
+        _check_history(history, ["step", "seconds"], "train")
+        _check_history(history, ["step", *keys], "eval")
+    fig = Figure(figsize=(12, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for (name, history), colour in zip(runs.items(), ("tab:red", "tab:blue", "tab:green")):
+        clock = dict(zip(history.train["step"], history.train["seconds"]))
+        seconds = [clock[step] for step in history.eval["step"]]
+        for ax, key in zip(axes, keys):
+            ax.plot(seconds, [100 * v for v in history.eval[key]], "o-", color=colour, lw=2, ms=6, label=name)
+            if baselines and key in baselines.get(name, {}):
+                ax.axhline(100 * baselines[name][key], color=colour, ls="--", lw=1.3,
+                           label=f"{name}: 基线 {100 * baselines[name][key]:.1f}%")
+    for ax, label in zip(axes, keys.values()):
+        ax.set_xlabel("训练时间 (秒，不含评估)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=11)
+    axes[0].set_title("同一个时钟：猜对被掩码的词元")
+    axes[1].set_title("同一个时钟：分辨真正的下一句")
+    return fig
+
+
+@plt.rc_context(CRISP)
 def learning_curves(runs: dict[str, object], metric: str | None = "accuracy", window: int = 5,
                     chance: float | None = None) -> Figure:
     """Several fine-tuning runs on the same axes, one colour per run: the loss (training: moving

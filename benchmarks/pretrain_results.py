@@ -1,0 +1,74 @@
+"""Continued pretraining of MiniLM (the classroom model) beside a tiny BERT from scratch given the same clock.
+
+Both are scored on the course's held-out documents (masked-token top-1/top-5, NSP) beside the trivial
+baselines, and on the everyday cloze sentences of data/pretraining/cloze.tsv. The continued run is the
+classroom model (`make models` builds it; built here if missing). Writes benchmarks/pretrain_results.json.
+Usage: python benchmarks/pretrain_results.py
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from bertcourse import BertForPreTraining, BertTokenizer, classroom, load_pretrained
+from bertcourse.pretrain_run import PretrainConfig, cloze_hits, cloze_sentences, pretrain
+
+OUT = Path(__file__).with_name("pretrain_results.json")
+SCRATCH = dict(init="scratch", config="tiny", corpus=("course",), learning_rate=1e-3, max_length=64,
+               batch_size=32, vocab_size=6000, dupe_factor=5, eval_every=0, checkpoint_every=0, progress=False)
+
+
+def scratch_steps(seconds: float, out: Path) -> int:
+    """How many from-scratch steps fit in `seconds` on this machine, from a 30-step probe."""
+    started = time.perf_counter()
+    pretrain(PretrainConfig(**{**SCRATCH, "steps": 30}), out)
+    history = json.loads((out / "history.json").read_text())
+    per_step = history["train"]["seconds"][-1] / 30
+    print(f"probe: {per_step * 1000:.0f} ms per from-scratch step ({time.perf_counter() - started:.0f} s with set-up)")
+    return max(30, round(seconds / per_step))
+
+
+def scored(directory: Path, heldout: dict, seconds: float) -> dict:
+    model = load_pretrained(directory, BertForPreTraining)
+    hits = cloze_hits(model, BertTokenizer.from_pretrained(directory), cloze_sentences())
+    return {**heldout, "training_seconds": round(seconds, 1), "cloze_top5": sum(hits) / len(hits),
+            "cloze_sentences": len(hits)}
+
+
+def main() -> dict:
+    warnings.simplefilter("ignore")
+    classroom.prepare(["pretraining"])
+    continued_dir = classroom.model_dir("pretraining")
+    history = json.loads((continued_dir / "history.json").read_text())
+    seconds = history["train"]["seconds"][-1]
+    manifest = classroom.manifest("pretraining")
+    continued = {**manifest["scores"]["heldout"], "training_seconds": round(seconds, 1),
+                 "cloze_top5": manifest["scores"]["cloze_top5"], "cloze_sentences": manifest["scores"]["cloze_sentences"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = scratch_steps(seconds, Path(tmp) / "probe")
+        results = pretrain(PretrainConfig(**{**SCRATCH, "steps": steps}), Path(tmp) / "scratch")
+        scratch_history = json.loads((Path(tmp) / "scratch" / "history.json").read_text())
+        scratch = scored(Path(tmp) / "scratch", results, scratch_history["train"]["seconds"][-1])
+    rows = {"continued (MiniLM + fresh heads)": {**continued, "settings": manifest["settings"]},
+            "from scratch (BERT-tiny)": {**scratch, "settings": SCRATCH | {"steps": steps}}}
+    OUT.write_text(json.dumps(rows, indent=1, default=list))
+    print(table(rows))
+    return rows
+
+
+def table(rows: dict) -> str:
+    lines = ["| run | steps | training time | held-out MLM top-1 | top-5 | unigram baseline | NSP | majority "
+             "baseline | cloze top-5 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['steps']} | {r['training_seconds']:.0f} s | {100 * r['mlm_accuracy']:.1f}% | "
+                     f"{100 * r['mlm_top5_accuracy']:.1f}% | {100 * r['mlm_unigram_baseline']:.1f}% | "
+                     f"{100 * r['nsp_accuracy']:.1f}% | {100 * r['nsp_majority_baseline']:.1f}% | "
+                     f"{round(r['cloze_top5'] * r['cloze_sentences'])} of {r['cloze_sentences']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
