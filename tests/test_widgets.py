@@ -624,3 +624,50 @@ def test_models_side_by_side_draw_each_models_own_attention(tokenizer, tiny_pret
     with pytest.raises(ValueError, match="same layers and heads"):
         attention_comparison({"a": tiny_pretraining, "b": BertModel(BertConfig.tiny(vocab_size=len(tokenizer),
                                                                                      num_hidden_layers=3))}, tokenizer)
+
+
+# ---- fine-tuning race: 08_sentence_classification -------------------------------------------------------
+def tiny_race_trainers(tokenizer, seed=0):
+    from bertcourse import BertConfig, BertForSequenceClassification
+    from bertcourse.finetuning import freeze_encoder
+    from bertcourse.tasks import get_task
+    from bertcourse.tasks.common import label_accuracy
+    from bertcourse.training import Trainer, TrainingConfig
+
+    task = get_task("sentiment")
+    train = task.featurize(task.load("train")[:24], tokenizer, 32)
+    dev = task.featurize(task.load("dev")[:16], tokenizer, 32)
+    trainers = {}
+    for name, frozen in (("full", False), ("frozen", True)):
+        torch.manual_seed(seed)
+        model = BertForSequenceClassification(BertConfig.tiny(vocab_size=len(tokenizer), num_labels=2))
+        if frozen:
+            freeze_encoder(model)
+        trainers[name] = Trainer(model, train, task.collate, TrainingConfig(steps=4, batch_size=8, eval_every=2,
+                                                                            progress=False), dev, label_accuracy)
+    return trainers
+
+
+def test_race_steps_every_run_to_the_end_and_draws_their_curves(tokenizer):
+    from bertcourse.widgets.race import FinetuneRace
+
+    race = FinetuneRace(tiny_race_trainers(tokenizer), eval_every=2)
+    drawn = []
+    draw = race.draw
+    race.draw = lambda: drawn.append(draw())
+    histories = race.run()
+    assert set(histories) == {"full", "frozen"} and all(h["step"] == [2.0, 4.0] for h in histories.values())
+    assert len(drawn) == 2 and drawn[0] != drawn[1] and drawn[-1][:4] == b"\x89PNG"    # redrawn as it goes
+    alone = tiny_race_trainers(tokenizer)                 # racing in turns trains exactly as fit() alone
+    for name, trainer in alone.items():
+        torch.manual_seed(trainer.config.seed)            # its dropout stream, as a Trainer starts it
+        trainer.fit()
+        assert trainer.history.eval == histories[name]
+        assert trainer.history.train["loss"] == race.trainers[name].history.train["loss"]
+    from bertcourse import BertConfig, BertForSequenceClassification
+    torch.manual_seed(0)
+    start = BertForSequenceClassification(BertConfig.tiny(vocab_size=len(tokenizer), num_labels=2))
+    for run, same in (("frozen", True), ("full", False)):                # frozen features stay what they were
+        weight = race.trainers[run].model.bert.encoder.layer[0].attention.self.qkv.weight
+        assert torch.equal(weight, start.bert.encoder.layer[0].attention.self.qkv.weight) is same
+    assert "step 4" in race.status.value and not race.start.disabled
