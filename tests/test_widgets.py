@@ -147,12 +147,22 @@ def test_explorer_needs_a_model_and_its_tokenizer_together(minilm):
 
 
 @pytest.mark.slow
-def test_latency_benchmark_runs_and_reports_both_updates():
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "widget_latency.py"), "--reps", "2", "--tokens", "16"],
-                          capture_output=True, text=True, timeout=300)
+def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
+    out = tmp_path / "latency.json"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "widget_latency.py"), "--reps", "1", "--tokens", "16",
+                           "--out", str(out)], capture_output=True, text=True, timeout=900, cwd=BENCHMARKS)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert re.search(r"text change: +[0-9.]+ ms", done.stdout), done.stdout
-    assert re.search(r"layer/head change: +[0-9.]+ ms", done.stdout), done.stdout
+    import json
+    medians = json.loads(out.read_text())["median_ms"]
+    updates = {"masking playground: new seed", "sentence pair: pick a pair", "WordPiece: new text",
+               "attention explorer: new text", "attention explorer: new layer", "side by side (3 models): new text",
+               "side by side: new layer", "head ablation: heads off", "QA explorer: new question",
+               "QA explorer: other window"}
+    for load in ("idle", "busy"):
+        assert set(medians[load]) == updates
+        assert all(set(m) == {"one thread", "default threads"} and min(m.values()) > 0 for m in medians[load].values())
+    for update in updates:                                    # one printed row per update, four timings
+        assert re.search(re.escape(update) + r"(\s+[0-9.]+ ms){4}", done.stdout), done.stdout
 
 
 # ---- masking playground: 05_masked_lm --------------------------------------------------------------------
