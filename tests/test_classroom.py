@@ -135,3 +135,14 @@ def test_the_command_line_prepares_and_reports(cache):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
+
+
+def test_the_readme_classroom_table_is_the_committed_results():
+    """README.md's classroom table is rendered from benchmarks/classroom_results.json, never retyped."""
+    sys.path.insert(0, str(classroom.DATA_DIR.parent / "benchmarks"))
+    import classroom_results
+
+    results = json.loads(classroom_results.OUT.read_text())
+    assert set(results["models"]) == set(classroom.NAMES)
+    assert classroom_results.readme_block(results) in classroom_results.README.read_text(), \
+        "rerun `python benchmarks/classroom_results.py --readme` after `make models`"
