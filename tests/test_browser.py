@@ -29,6 +29,7 @@ REQUIRED = {"01": {"slider"}, "04": {"bertviz"}, "05": {"slider"}, "10": {"qa qu
 RUN_ALL_TIMEOUT = 240_000  # ms: a notebook runs in about 60 s; the browser adds rendering on the same 2 cores
 
 pytestmark = pytest.mark.browser
+LAB_ROOTS: dict[str, Path] = {}  # a served JupyterLab's URL -> the folder it serves
 
 # JavaScript run in the page (JupyterLab exposes itself as window.jupyterapp with expose_app_in_browser).
 PANEL = "window.jupyterapp.shell.currentWidget"
@@ -112,7 +113,9 @@ def lab(tmp_path_factory):
          "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        yield wait_for_server(root / "runtime", server, root / "lab.log")
+        url = wait_for_server(root / "runtime", server, root / "lab.log")
+        LAB_ROOTS[url] = root
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -195,26 +198,31 @@ def move_a_slider(page, name: str) -> bool:
 
 
 def ask_another_question(page, name: str) -> bool:
-    """Type a new question into the QA explorer (a passage Textarea, a question Text, a PNG) and press
-    Enter; assert the probability plots beside it change. False if the notebook has no such explorer."""
+    """Type a new question into the QA explorer (a passage Textarea, a question Text, its bars and score
+    grid) and press Enter; assert the view changes. False if the notebook has no such explorer."""
     cells = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".widget-textarea")).filter(
-        has=page.locator(".widget-text input")).filter(has=page.locator(".jp-OutputArea-output img"))
+        has=page.locator(".widget-text input")).filter(has=page.locator(FIGURE))
     if cells.count() == 0:
         return False
     cell = cells.first
-    picture = cell.locator(".jp-OutputArea-output img").first
-    before = picture.evaluate("node => node.outerHTML")
     cell.screenshot(path=ARTIFACTS / f"{name}-question-before.png")
     question = cell.locator(".widget-text input").first
-    question.fill("What is this passage about?")
-    question.press("Enter")
-    try:
-        page.wait_for_function("([node, before]) => node.outerHTML !== before",
-                               arg=[picture.element_handle(), before], timeout=60_000)
-    except PlaywrightTimeout:
-        pytest.fail(f"{name}: a new question in the QA explorer did not redraw its plots within 60 s")
+    view_changes(page, cell, lambda: (question.fill("What is this passage about?"), question.press("Enter")),
+                 f"{name}: a new question in the QA explorer")
     cell.screenshot(path=ARTIFACTS / f"{name}-question-after.png")
     return True
+
+
+def view_changes(page, cell, act, what: str) -> None:
+    """Do `act` (a student's move) and wait until the cell's output (everything it shows) is different."""
+    output = cell.locator(".jp-OutputArea").first
+    before = output.evaluate("node => node.innerHTML")
+    act()
+    try:
+        page.wait_for_function("([node, before]) => node.innerHTML !== before",
+                               arg=[output.element_handle(), before], timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"{what} did not change the view within 60 s")
 
 
 @pytest.mark.parametrize("number", sorted(REQUIRED))
@@ -253,5 +261,78 @@ def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
         assert not problems, f"{path.name} after moving the widgets: {problems}"
     finally:
         page.screenshot(path=ARTIFACTS / f"{path.stem}.png")
+        page.evaluate("() => window.jupyterapp && window.jupyterapp.serviceManager.sessions.shutdownAll()")
+        page.close()
+
+
+# ---- every widget of bertcourse.widgets, on tiny random models (no notebook's own cells needed) --------
+WIDGET_SETUP = """import torch
+from bertcourse import BertConfig, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification
+from bertcourse import BertModel, BertTokenizer, widgets as w
+from bertcourse.data import load_corpus
+from bertcourse.tasks import get_task
+from bertcourse.tasks.common import label_accuracy
+from bertcourse.training import Trainer, TrainingConfig
+tok = BertTokenizer.from_pretrained()
+torch.manual_seed(0)
+cfg = BertConfig.tiny(vocab_size=len(tok))
+pre, qa_model, other = BertForPreTraining(cfg).eval(), BertForQuestionAnswering(cfg).eval(), BertModel(cfg).eval()
+task = get_task("sentiment")
+train, dev = (task.featurize(task.load(s)[:n], tok, 32) for s, n in (("train", 16), ("dev", 8)))
+"""
+# marker comment -> (code, what the student does: a function of (page, cell))
+WIDGET_CELLS = {
+    "wordpiece": ("w.wordpiece_steps(tok, 'Unaffable tokenizers')",
+                  lambda page, cell: (cell.locator(".widget-text input").first.fill("playing snowboards"),
+                                      cell.locator(".widget-text input").first.press("Enter"))),
+    "pairs": ("w.sentence_pair_playground(pre, tok, load_corpus('course-heldout')[:6])",
+              lambda page, cell: cell.locator("button", has_text="true next").click()),
+    "masking": ("w.masking_playground(tok, draws=200, model=pre)",
+                lambda page, cell: (cell.locator(".widget-slider .noUi-handle").first.focus(),
+                                    cell.locator(".widget-slider .noUi-handle").first.press("ArrowRight"))),
+    "side by side": ("w.attention_comparison({'a': pre, 'b': other}, tok, 'Dogs chase cats.')",
+                     lambda page, cell: (cell.locator(".widget-slider .noUi-handle").first.focus(),
+                                         cell.locator(".widget-slider .noUi-handle").first.press("ArrowLeft"))),
+    "ablation": ("w.head_ablation(pre, tok, 'The cat sat on the [MASK].')",
+                 lambda page, cell: cell.locator(".widget-select-multiple select").first.select_option(index=1)),
+    "qa": ("w.qa_explorer(qa_model, tok, 'Who designed it?', 'It was designed by Gustave Eiffel in Paris. ' * 30)",
+           lambda page, cell: (cell.locator(".widget-text input").first.fill("Where is it?"),
+                               cell.locator(".widget-text input").first.press("Enter"))),
+    "race": ("w.FinetuneRace({name: Trainer(BertForSequenceClassification(BertConfig.tiny(vocab_size=len(tok), "
+             "num_labels=2)), train, task.collate, TrainingConfig(steps=4, batch_size=8, eval_every=2, progress=False), "
+             "dev, label_accuracy) for name in ('a', 'b')}, eval_every=2)",
+             lambda page, cell: cell.locator("button", has_text="start").click()),
+}
+
+
+def test_every_widget_answers_a_move_in_jupyterlab(browser, lab):
+    """A scratch notebook shows each widget on tiny models; each gets one move and must change its view."""
+    import nbformat
+
+    root = LAB_ROOTS[lab]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(WIDGET_SETUP)] + [
+        nbformat.v4.new_code_cell(f"# widget: {name}\n{code}") for name, (code, _) in WIDGET_CELLS.items()]
+    notebook.metadata.kernelspec = nbformat.read(notebook_for("01"), as_version=4).metadata.kernelspec  # no prompt
+    nbformat.write(notebook, root / "notebooks" / "widgets_check.ipynb")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{lab}lab/tree/notebooks/widgets_check.ipynb?reset", timeout=60_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_ALL)
+        page.wait_for_function("() => window.runAllResult !== undefined", timeout=RUN_ALL_TIMEOUT)
+        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+        problems = page.evaluate(PROBLEMS)
+        assert not problems, f"the widgets notebook in JupyterLab: {problems}"
+        for name, (_, act) in WIDGET_CELLS.items():
+            cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=f"# widget: {name}").first
+            cell.scroll_into_view_if_needed()
+            view_changes(page, cell, lambda: act(page, cell), f"the {name} widget")
+            cell.screenshot(path=ARTIFACTS / f"widget-{name.replace(' ', '-')}.png")
+        problems = page.evaluate(PROBLEMS)
+        assert not problems, f"the widgets after their moves: {problems}"
+    finally:
+        page.screenshot(path=ARTIFACTS / "widgets_check.png")
         page.evaluate("() => window.jupyterapp && window.jupyterapp.serviceManager.sessions.shutdownAll()")
         page.close()
