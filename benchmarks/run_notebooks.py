@@ -15,7 +15,7 @@ with that cell's traceback and leaves the file untouched. Then, before it is wri
   (the gear icon on the right), add the tag `strip-output`; with nbformat:
   `cell.metadata.setdefault("tags", []).append("strip-output")`. Such a cell cannot also be tagged
   `nbval-check-output`, since its committed output is only that line.
-- Any output still over 100 kB (the saved widget state counts as one) stops the run, naming the cell:
+- Any output still over 200 kB (the saved widget state counts as one) stops the run, naming the cell:
   tag it, or make it smaller (PNG figures at dpi 80-100).
 
 The seconds each notebook took go to benchmarks/notebook_times.json, from which the README's table is
@@ -52,7 +52,7 @@ SKIP_COMPARE = {"metadata", "traceback", "prompt_number", "output_type", "name",
                 "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"}
 STRIP_TAG = "strip-output"
 CHECK_TAG = "nbval-check-output"       # the cells whose outputs must match the committed ones
-MAX_OUTPUT_BYTES = 100_000        # one output (or a notebook's saved widget state)
+MAX_OUTPUT_BYTES = 200_000        # one output (or a notebook's saved widget state): a 110-dpi figure fits
 MAX_TOTAL_BYTES = 5_000_000       # all notebook files together
 CELL_TIMEOUT = 300                # seconds; a notebook as a whole should take about 60 s
 STRIPPED_NOTE = "[the rest of this output is not committed, to keep the notebook light: run the cell to see it]\n"

@@ -111,8 +111,8 @@ NB07_CORPUS = output("07_pretraining", r"train:\s+(\d+) documents", r"([\d,]+) w
                      r"is ([\d,]+) times larger")
 NB07_INIT = output("07_pretraining", r"pretrained\s*: .*dev accuracy (\d+)%", r"random\s*: .*dev accuracy (\d+)%")
 NB07_SPEED = output("07_pretraining", r"MiniLM\s+first dev accuracy >= 65% at step (\w+)",
-                    r"random init\s+first dev accuracy >= 65% at step (\w+)")
-NB07_GAP = output("07_pretraining", r"MiniLM .*gap ([+-]\d+)%", r"random init .*gap ([+-]\d+)%")
+                    r"随机初始化\s+first dev accuracy >= 65% at step (\w+)")
+NB07_GAP = output("07_pretraining", r"MiniLM .*gap ([+-]\d+)%", r"随机初始化 .*gap ([+-]\d+)%")
 NB08_ACC = output("08_sentence_classification", r"full fine-tuning\s+[\d,]+\s+[\d.]+ s\s+(\d+)%",
                   r"feature extraction\s+[\d,]+\s+[\d.]+ s\s+(\d+)%", r"mean-pooled features\s+[\d,]+\s+[\d.]+ s\s+(\d+)%")
 NB08_SECONDS = output("08_sentence_classification", r"full fine-tuning\s+[\d,]+\s+([\d.]+) s",
@@ -122,8 +122,8 @@ NB09_F1 = output("09_ner", r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+未训练", r"\n\s*(
                  r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+全量微调")
 NB09_PER = output("09_ner", r"PER\s+[\d.]+\s+[\d.]+\s+([\d.]+)")
 NB09_HEAD = output("09_ner", r"输出层只有 ([\d,]+) 个参数")
-NB10_SCORES = output("10_question_answering", r"EM = ([\d.]+)%, F1", r"F1 = ([\d.]+)%  \(untrained",
-                     r"untrained head: EM = ([\d.]+)%", r"untrained head: EM = [\d.]+%, F1 = ([\d.]+)%")
+NB10_SCORES = output("10_question_answering", r"课堂模型 EM = ([\d.]+)%", r"课堂模型 EM = [\d.]+%, F1 = ([\d.]+)%",
+                     r"未训练的输出层: EM = ([\d.]+)%", r"未训练的输出层: EM = [\d.]+%, F1 = ([\d.]+)%")
 NB11_ZERO = output("11_semantic_similarity", r"MiniLM, mean pooling\s+Pearson ([-\d.]+)",
                    r"MiniLM, \[CLS\] vector\s+Pearson ([-\d.]+)", r"random init, mean pooling\s+Pearson ([-\d.]+)")
 NB11_TABLE = output("11_semantic_similarity", r"fine-tuned cross-encoder\s+[\d,]+\s+[\d.]+\s+([-\d.]+)",
@@ -153,7 +153,7 @@ CLAIMS: list[Claim] = [
     Claim(R, r"(\d+) training questions", output("10_question_answering", r"'train': (\d+)")),
     Claim(R, r"in notebook 10, ([\d,]+) of its ([\d,]+) training windows",
           lambda: (lambda a, w: [_number(w) - _number(a), w])(*output(
-              "10_question_answering", r"(\d+) of them contain the answer", r"(\d+) training windows")())),
+              "10_question_answering", r"其中 (\d+) 个包含答案", r"(\d+) 个训练窗口")())),
     # README: the two weak results
     Claim(R, r"10 epochs reach ([\d.]+)% on the test split while the training split is at ([\d.]+)%",
           lambda: [*result("entailment", "accuracy")(), *result("entailment", "accuracy", split="train")()]),
@@ -269,7 +269,7 @@ CLAIMS: list[Claim] = [
     Claim(NB("08_sentence_classification"), r"`\[CLS\]` 的 ([\d.]+)%（完整微调 10 轮", result("entailment", "accuracy")),
     Claim(NB("10_question_answering"), r"训练窗口多出 ([\d.]+) 倍 \(这里是 (\d+) 个对 (\d+) 个\)",
           lambda: (lambda a, w: [_number(w) / _number(a) - 1, w, a])(*output(
-              "10_question_answering", r"(\d+) of them contain the answer", r"(\d+) training windows")())),
+              "10_question_answering", r"其中 (\d+) 个包含答案", r"(\d+) 个训练窗口")())),
     Claim(NB("10_question_answering"), r"默认值训练 (\d+) 步，测试集 F1 为 ([\d.]+)，随机初始化只有 ([\d.]+)",
           lambda: [run("qa")["steps"], *result("qa", "f1", scale=1)(), *result("qa", "f1", init="random", scale=1)()]),
 ]

@@ -46,7 +46,7 @@ def test_there_are_notebooks():
 
 def test_committed_notebooks_are_light():
     heavy = {p.name: run_notebooks.heavy_outputs(read(p)) for p in NOTEBOOKS}
-    assert not any(heavy.values()), f"outputs over 100 kB: {heavy}; tag the cells 'strip-output' and {RERUN}"
+    assert not any(heavy.values()), f"outputs over 200 kB: {heavy}; tag the cells 'strip-output' and {RERUN}"
     total = sum(p.stat().st_size for p in NOTEBOOKS)
     assert total < run_notebooks.MAX_TOTAL_BYTES, f"notebooks/ holds {total / 1e6:.1f} MB; the budget is 5 MB"
 
@@ -119,7 +119,7 @@ def test_notebook_runs_clean_and_fast(path):
     assert not differences, f"{path.name}: outputs tagged nbval-check-output changed:\n" + "\n".join(differences)
     run_notebooks.strip_tagged_outputs(nb)
     assert not run_notebooks.heavy_outputs(nb), \
-        f"{path.name} now makes outputs over 100 kB: {run_notebooks.heavy_outputs(nb)}"
+        f"{path.name} now makes outputs over 200 kB: {run_notebooks.heavy_outputs(nb)}"
     assert seconds <= TIME_LIMIT, f"{path.name} took {seconds:.0f} s; the course promises at most {TIME_LIMIT} s"
 
 
