@@ -200,7 +200,8 @@ def move_a_slider(page, name: str) -> bool:
 def ask_another_question(page, name: str) -> bool:
     """Type a new question into the QA explorer (a passage Textarea, a question Text, its bars and score
     grid) and press Enter; assert the view changes. False if the notebook has no such explorer."""
-    cells = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".widget-textarea")).filter(
+    # a visible passage box: the fill-mask head ablation carries a hidden one and is not a QA explorer
+    cells = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".widget-textarea:visible")).filter(
         has=page.locator(".widget-text input")).filter(has=page.locator(FIGURE))
     if cells.count() == 0:
         return False
