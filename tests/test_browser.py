@@ -214,6 +214,17 @@ def ask_another_question(page, name: str) -> bool:
     return True
 
 
+def run_all_cells(page, lab: str, name: str) -> None:
+    """Open notebooks/NAME in JupyterLab, run every cell, wait until the kernel is idle: no error shown."""
+    page.goto(f"{lab}lab/tree/notebooks/{name}?reset", timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    page.evaluate(RUN_ALL)
+    page.wait_for_function("() => window.runAllResult !== undefined", timeout=RUN_ALL_TIMEOUT)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    problems = page.evaluate(PROBLEMS)
+    assert not problems, f"{name} in JupyterLab: {problems}"
+
+
 def view_changes(page, cell, act, what: str) -> None:
     """Do `act` (a student's move) and wait until the cell's output (everything it shows) is different."""
     output = cell.locator(".jp-OutputArea").first
@@ -235,13 +246,7 @@ def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
     page.on("console", lambda message: console.append(message.text))
     page.on("pageerror", lambda error: console.append(str(error)))
     try:
-        page.goto(f"{lab}lab/tree/notebooks/{path.name}?reset", timeout=60_000)
-        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-        page.evaluate(RUN_ALL)
-        page.wait_for_function("() => window.runAllResult !== undefined", timeout=RUN_ALL_TIMEOUT)
-        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-        problems = page.evaluate(PROBLEMS)
-        assert not problems, f"{path.name} in JupyterLab: {problems}"
+        run_all_cells(page, lab, path.name)
         assert page.evaluate("window.runAllResult") is True, f"run all cells of {path.name} did not succeed"
         assert not [m for m in console if "require is not defined" in m], console
 
@@ -319,13 +324,7 @@ def test_every_widget_answers_a_move_in_jupyterlab(browser, lab):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{lab}lab/tree/notebooks/widgets_check.ipynb?reset", timeout=60_000)
-        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-        page.evaluate(RUN_ALL)
-        page.wait_for_function("() => window.runAllResult !== undefined", timeout=RUN_ALL_TIMEOUT)
-        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-        problems = page.evaluate(PROBLEMS)
-        assert not problems, f"the widgets notebook in JupyterLab: {problems}"
+        run_all_cells(page, lab, "widgets_check.ipynb")
         for name, (_, act) in WIDGET_CELLS.items():
             cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=f"# widget: {name}").first
             cell.scroll_into_view_if_needed()
