@@ -13,8 +13,8 @@ import time
 import warnings
 from pathlib import Path
 
-from bertcourse import BertForPreTraining, BertTokenizer, classroom, load_pretrained
-from bertcourse.pretrain_run import PretrainConfig, cloze_hits, cloze_sentences, pretrain
+from bertcourse import classroom
+from bertcourse.pretrain_run import PretrainConfig, cloze_score, pretrain
 
 OUT = Path(__file__).with_name("pretrain_results.json")
 SCRATCH = dict(init="scratch", config="tiny", corpus=("course",), learning_rate=1e-3, max_length=64,
@@ -31,13 +31,6 @@ def scratch_steps(seconds: float, out: Path) -> int:
     return max(30, round(seconds / per_step))
 
 
-def scored(directory: Path, heldout: dict, seconds: float) -> dict:
-    model = load_pretrained(directory, BertForPreTraining)
-    hits = cloze_hits(model, BertTokenizer.from_pretrained(directory), cloze_sentences())
-    return {**heldout, "training_seconds": round(seconds, 1), "cloze_top5": sum(hits) / len(hits),
-            "cloze_sentences": len(hits)}
-
-
 def main() -> dict:
     warnings.simplefilter("ignore")
     classroom.prepare(["pretraining"])
@@ -51,7 +44,8 @@ def main() -> dict:
         steps = scratch_steps(seconds, Path(tmp) / "probe")
         results = pretrain(PretrainConfig(**{**SCRATCH, "steps": steps}), Path(tmp) / "scratch")
         scratch_history = json.loads((Path(tmp) / "scratch" / "history.json").read_text())
-        scratch = scored(Path(tmp) / "scratch", results, scratch_history["train"]["seconds"][-1])
+        scratch = {**results, "training_seconds": round(scratch_history["train"]["seconds"][-1], 1),
+                   **cloze_score(Path(tmp) / "scratch")}
     rows = {"continued (MiniLM + fresh heads)": {**continued, "settings": manifest["settings"]},
             "from scratch (BERT-tiny)": {**scratch, "settings": SCRATCH | {"steps": steps}}}
     OUT.write_text(json.dumps(rows, indent=1, default=list))

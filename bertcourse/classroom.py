@@ -23,10 +23,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .data import DATA_DIR, sha256_of
 from .finetuning import FinetuneConfig, finetune
-from .checkpoints import load_pretrained
-from .model import BertForPreTraining
-from .pretrain_run import PretrainConfig, cloze_hits, cloze_sentences, pretrain
-from .tokenizer import BertTokenizer
+from .pretrain_run import PretrainConfig, cloze_score, pretrain
 
 MANIFEST = "classroom.json"
 RECIPE_VERSION = 1  # raise when a recipe changes in a way its settings do not show
@@ -123,9 +120,7 @@ def build(name: str, directory: Path, progress: bool = True) -> dict:
     r = recipe(name)
     if name == "pretraining":
         heldout = pretrain(PretrainConfig(**r.settings, progress=progress), directory)
-        model = load_pretrained(directory, BertForPreTraining)
-        hits = cloze_hits(model, BertTokenizer.from_pretrained(directory), cloze_sentences())
-        return {"heldout": heldout, "cloze_top5": sum(hits) / len(hits), "cloze_sentences": len(hits)}
+        return {"heldout": heldout, **cloze_score(directory)}
     result = finetune(name, FinetuneConfig(**r.settings, progress=progress), out=directory, splits=("dev", "test"))
     return result.scores
 

@@ -155,3 +155,10 @@ def cloze_hits(model: torch.nn.Module, tokenizer: BertTokenizer, rows: list[tupl
     """For each sentence: does a sensible answer appear among the MLM head's top_k guesses?"""
     return [any(token in answers for token, _ in fill_mask(model, tokenizer, sentence, top_k)[0])
             for sentence, answers in rows]
+
+
+def cloze_score(directory: str | Path) -> dict[str, float]:
+    """The saved pretraining model in `directory` on the cloze sentences: the share with a sensible top-5 guess."""
+    hits = cloze_hits(load_pretrained(directory, BertForPreTraining), BertTokenizer.from_pretrained(directory),
+                      cloze_sentences())
+    return {"cloze_top5": sum(hits) / len(hits), "cloze_sentences": len(hits)}

@@ -8,7 +8,7 @@ import torch
 from bertcourse import BertConfig, BertForPreTraining, BertTokenizer, load_pretrained
 from bertcourse.checkpoints import read_state_dict
 from bertcourse.default_model import default_model_dir
-from bertcourse.pretrain_run import PretrainConfig, pretrain
+from bertcourse.pretrain_run import PretrainConfig, cloze_hits, cloze_score, cloze_sentences, pretrain
 from bertcourse.pretraining import fill_mask, next_sentence_probability
 
 
@@ -81,6 +81,8 @@ def test_continued_pretraining_starts_from_minilm_and_saves_trained_heads(tmp_pa
     start = minilm["encoder.layer.0.output.dense.weight"]
     moved = trained.state_dict()["bert.encoder.layer.0.output.dense.weight"]
     assert 0 < (moved - start).abs().max() < 0.01                   # the encoder is adapted, not replaced
+    hits = cloze_hits(trained, BertTokenizer.from_pretrained(out), cloze_sentences())
+    assert cloze_score(out) == {"cloze_top5": sum(hits) / len(hits), "cloze_sentences": len(hits)}
 
 
 def test_unknown_init_is_refused(tmp_path):
