@@ -207,7 +207,9 @@ def test_playground_starts_with_bert_settings(playground, tokenizer):
     assert draw.tokens == tokenizer.encode(SENTENCE).tokens and draw.draws == 4000
     assert_consistent(draw, tokenizer)
     assert_rates_follow(draw, 0.15, 0.8, 0.1)
-    assert playground.chart.value[:4] == b"\x89PNG"
+    for key in ("chosen", "mask", "random", "kept"):                         # each bar: measured, then expected
+        assert (f"width:{100 * draw.measured[key]:.2f}%" in playground.chart.value
+                and f"left:{100 * draw.expected[key]:.2f}%" in playground.chart.value), key
     for slider in (playground.probability, playground.mask_ratio, playground.random_ratio):
         assert slider.continuous_update is False
     assert playground.tokens_view.layout.height and playground.children[-1].layout.height  # no jumping
@@ -260,7 +262,7 @@ def test_whole_word_masking_keeps_the_pieces_of_a_word_together(playground, toke
     assert playground.result.expected["chosen"] == pytest.approx(0.15 + 0.85 ** 2 / 2)   # 2 words
 
 
-@pytest.mark.parametrize("text, message", [("   ", "empty"), ("🙂 🙂", "never chosen")])
+@pytest.mark.parametrize("text, message", [("   ", "empty"), ("🙂 🙂", "从不被选中")])
 def test_unusable_text_is_explained_not_raised(playground, text, message):
     playground.sentence.value = text
     assert playground.result is None and message in playground.tokens_view.value

@@ -229,12 +229,9 @@ def decode_spans(start_logits: Tensor, end_logits: Tensor, offsets: Sequence[Seq
                          f"{W} windows, got {len(offsets)} lists of lengths {[len(o) for o in offsets]}")
     if max_answer_length < 1 or n_best < 1:
         raise ValueError(f"max_answer_length={max_answer_length} and n_best={n_best} must be >= 1")
-    char_start = torch.full((W, T), -1)            # (W, T); -1 outside the context
-    char_end = torch.full((W, T), -1)              # (W, T)
-    for w, window in enumerate(offsets):
-        for t, span in enumerate(window):
-            if span is not None:
-                char_start[w, t], char_end[w, t] = span
+    padded = [list(window) + [None] * (T - len(window)) for window in offsets]
+    char_start = torch.tensor([[-1 if o is None else o[0] for o in window] for window in padded])  # (W, T); -1 outside
+    char_end = torch.tensor([[-1 if o is None else o[1] for o in window] for window in padded])    # (W, T)
     inside = char_start >= 0                       # (W, T)
     length = torch.arange(T)[None, :] - torch.arange(T)[:, None] + 1  # (T, T): end - start + 1
     valid = inside[:, :, None] & inside[:, None, :] & (length >= 1) & (length <= max_answer_length)  # (W, T, T)

@@ -236,6 +236,10 @@ class QAExplorer(widgets.VBox):
         """Redraw the chosen window from the cached logits: bars around its best span, and its score grid."""
         if self.answers is None:
             return None
+        with one_thread():                   # many small tensor operations: two threads would wait on each other
+            return self._draw()
+
+    def _draw(self) -> QAView:
         w = self.window.value
         view = window_view(self.answers, self.tokenizer, self.context.value, w)
         self.stride.value = stride_text(self.answers, w, self.context.value, self.doc_stride)
