@@ -323,4 +323,7 @@ def next_sentence_probability(model: torch.nn.Module, tokenizer: BertTokenizer, 
     """P(B follows A) from the NSP head on [CLS] A [SEP] B [SEP] (class 0 = IsNext, as in BERT)."""
     model.eval()
     batch = tokenizer([a], [b], max_length=max_length, return_tensors="pt")
-    return float(model(**model_inputs(batch, model)).nsp_logits.float().softmax(-1)[0, 0])
+    with torch.no_grad():  # only the NSP path: the MLM head's (T, V) vocabulary projection would cost 5x more
+        pooled = model.bert(**model_inputs(batch, model)).pooler_output         # (1, H)
+        logits = model.cls.seq_relationship(pooled)                             # (1, 2)
+    return float(logits.float().softmax(-1)[0, 0])

@@ -292,7 +292,7 @@ WIDGET_CELLS = {
                   lambda page, cell: (cell.locator(".widget-text input").first.fill("playing snowboards"),
                                       cell.locator(".widget-text input").first.press("Enter"))),
     "pairs": ("w.sentence_pair_playground(pre, tok, load_corpus('course-heldout')[:6])",
-              lambda page, cell: cell.locator("button", has_text="true next").click()),
+              lambda page, cell: cell.locator("button", has_text="真正接在 A 后面").click()),
     "masking": ("w.masking_playground(tok, draws=200, model=pre)",
                 lambda page, cell: (cell.locator(".widget-slider .noUi-handle").first.focus(),
                                     cell.locator(".widget-slider .noUi-handle").first.press("ArrowRight"))),
@@ -307,7 +307,7 @@ WIDGET_CELLS = {
     "race": ("w.FinetuneRace({name: Trainer(BertForSequenceClassification(BertConfig.tiny(vocab_size=len(tok), "
              "num_labels=2)), train, task.collate, TrainingConfig(steps=4, batch_size=8, eval_every=2, progress=False), "
              "dev, label_accuracy) for name in ('a', 'b')}, eval_every=2)",
-             lambda page, cell: cell.locator("button", has_text="start").click()),
+             lambda page, cell: cell.locator("button", has_text="开始比赛").click()),
 }
 
 

@@ -2,6 +2,7 @@
 import base64
 import html
 import io
+import json
 import re
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def link_lines(explorer) -> list[str]:
 
 def test_explorer_starts_with_all_heads_of_layer_0(minilm, explorer):
     weights, tokens = reference_attention(minilm, explorer.text.value)
-    assert explorer.tokens == tokens and explorer.status.value == f"{len(tokens)} tokens"
+    assert explorer.tokens == tokens and explorer.status.value == f"{len(tokens)} 个词元"
     assert explorer.head.value == ALL_HEADS and explorer.layer.value == 0
     pictures = head_pictures(explorer.picture.value)
     assert len(pictures) == 12
@@ -84,7 +85,7 @@ def test_choosing_layer_and_head_redraws_without_running_the_model(minilm, explo
     explorer.layer.value = 0
     np.testing.assert_allclose(heatmap_cells(explorer.picture.value)[1], weights[0, 6].numpy(), atol=5e-4)
     assert explorer.model_runs == runs, "layer and head changes must reuse the cached attentions"
-    assert "layer 0, head 6" in explorer.links.value
+    assert "第 0 层，头 6" in explorer.links.value
 
 
 def test_strongest_links_are_the_largest_weights_in_words(minilm, explorer):
@@ -105,7 +106,7 @@ def test_all_heads_links_name_their_head(minilm, explorer):
     explorer.layer.value = 1
     explorer.hide_special.value = False
     top = weights[1].max().item()
-    candidates = {f"{top:.2f}  h{h:<2} {tokens[q]} → {tokens[k]}" for h, q, k in (weights[1] == top).nonzero().tolist()}
+    candidates = {f"{top:.2f}  头{h:<2} {tokens[q]} → {tokens[k]}" for h, q, k in (weights[1] == top).nonzero().tolist()}
     assert link_lines(explorer)[0] in candidates
 
 
@@ -150,10 +151,12 @@ def test_explorer_needs_a_model_and_its_tokenizer_together(minilm):
 def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
     out = tmp_path / "latency.json"
     done = subprocess.run([sys.executable, str(BENCHMARKS / "widget_latency.py"), "--reps", "1", "--tokens", "16",
-                           "--out", str(out)], capture_output=True, text=True, timeout=900, cwd=BENCHMARKS)
+                           "--race-steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=900, cwd=BENCHMARKS)
     assert done.returncode == 0, done.stderr[-2000:]
     import json
-    medians = json.loads(out.read_text())["median_ms"]
+    results = json.loads(out.read_text())
+    medians = results["median_ms"]
+    assert results["race"]["steps"] == 2 and results["race"]["seconds"] > 0
     updates = {"masking playground: new seed", "sentence pair: pick a pair", "WordPiece: new text",
                "attention explorer: new text", "attention explorer: new layer", "side by side (3 models): new text",
                "side by side: new layer", "head ablation: heads off", "QA explorer: new question",
@@ -163,6 +166,17 @@ def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
         assert all(set(m) == {"one thread", "default threads"} and min(m.values()) > 0 for m in medians[load].values())
     for update in updates:                                    # one printed row per update, four timings
         assert re.search(re.escape(update) + r"(\s+[0-9.]+ ms){4}", done.stdout), done.stdout
+
+
+def test_the_notebooks_readme_latency_table_is_the_committed_results(monkeypatch):
+    """notebooks/README.md lists every widget's latency, rendered from widget_latency.json, never retyped."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import widget_latency
+
+    results = json.loads(widget_latency.OUT.read_text())
+    block = widget_latency.table(results)
+    assert block in widget_latency.README.read_text(), "rerun `python benchmarks/widget_latency.py --readme`"
+    assert len(results["median_ms"]["idle"]) == 10 and results["race"]["seconds"] > 0
 
 
 # ---- masking playground: 05_masked_lm --------------------------------------------------------------------
@@ -376,7 +390,7 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
     long = " ".join([PASSAGE] * 12)                           # too long for one window of 192 tokens
     app = qa_explorer(model, tok, question="Who designed the tower?", context=long)
     windows = qa.make_windows(tok, "Who designed the tower?", long, max_length=192)
-    assert len(windows) == 3 and app.window.max == 2 and "3 window(s)" in app.answer.value
+    assert len(windows) == 3 and app.window.max == 2 and "3 个窗口" in app.answer.value
     expected = qa.predict(model, tok, "Who designed the tower?", long, 192, n_best=5)
     assert [s.text for s in app.answers.nbest] == [s.text for s in expected]
     np.testing.assert_allclose([s.score for s in app.answers.nbest], [s.score for s in expected], atol=1e-4)
@@ -389,10 +403,10 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
         grids.add(app.grid.value)
         assert app.answers is answers                         # the slider never reruns the model
         assert app.result.tokens == tok.convert_ids_to_tokens(windows[w].input_ids)
-        assert f"window {w + 1} of 3" in app.stride.value and "doc stride" in app.stride.value
+        assert f"第 {w + 1} 个窗口（共 3 个）" in app.stride.value and "文档步幅 (doc stride)" in app.stride.value
     shared = len({o for o in windows[1].offsets if o} & {o for o in windows[0].offsets if o})
     app.window.value = 1
-    assert f"shares {shared} tokens" in app.stride.value and shared > 0
+    assert f"和前一个共有 {shared} 个词元" in app.stride.value and shared > 0
     lo, hi = app.shown                                        # the chart zooms in on the answer, legibly
     assert hi - lo == 64 < len(app.result.tokens)
     if app.result.best_tokens:
@@ -418,7 +432,7 @@ def test_qa_explorer_gold_answer_is_marked_and_scored(qa_model):
     app = qa_explorer(*qa_model, question="When was the tower finished?", context=PASSAGE, gold="1889")
     best = app.answers.nbest[0].text
     score = qa.squad_scores([best], [["1889"]])
-    assert f"EM {score['exact_match']:.0f}, F1 {score['f1']:.0f}" in app.answer.value
+    assert f"EM {score['exact_match']:.0f}，F1 {score['f1']:.0f}" in app.answer.value
     app.gold.value = app.answers.nbest[1].text
     assert f"<b>{html.escape(app.answers.nbest[1].text)}</b>" in app.nbest_view.value
 
@@ -470,8 +484,8 @@ def test_walk_through_explains_unknown_words(tokenizer):
     from bertcourse.widgets.wordpiece_steps import walk_through
 
     long, snowman = walk_through(tokenizer, "x" * 101 + " ☃")
-    assert long.pieces == ["[UNK]"] and long.candidates == [] and "101 characters > 100" in long.why
-    assert snowman.pieces == ["[UNK]"] and "nothing in the vocabulary" in snowman.why
+    assert long.pieces == ["[UNK]"] and long.candidates == [] and "101 个字符 > 100" in long.why
+    assert snowman.pieces == ["[UNK]"] and "词表里没有哪个词元是「☃」的开头" in snowman.why
     assert [s.word for s in walk_through(tokenizer, "北京")] == ["北", "京"]     # CJK characters split apart
 
 
@@ -492,12 +506,12 @@ def test_step_slider_reveals_one_lookup_at_a_time(tokenizer):
     assert "una ##ffa ##ble love" in app.view.value                          # ends at the result
     for k in (1, 2, len(first.candidates)):
         app.step.value = k
-        assert app.view.value.count("→ try") == k
-    assert "tokens so far: <code>una ##ffa ##ble</code>" in app.view.value
+        assert app.view.value.count("→ 试") == k
+    assert "目前的词元：<code>una ##ffa ##ble</code>" in app.view.value
     app.text.value = "北京"
     assert app.step.max == 2 and "北 京" in app.view.value
     app.text.value = "   "
-    assert app.steps == [] and "(none)" in app.words.value and app.step.max == 0   # nothing to cut, no error
+    assert app.steps == [] and "（无）" in app.words.value and app.step.max == 0   # nothing to cut, no error
 
 
 # ---- sentence-pair playground: 03_bert_inputs, 06_next_sentence ------------------------------------------
@@ -683,4 +697,4 @@ def test_race_steps_every_run_to_the_end_and_draws_their_curves(tokenizer):
     for run, same in (("frozen", True), ("full", False)):                # frozen features stay what they were
         weight = race.trainers[run].model.bert.encoder.layer[0].attention.self.qkv.weight
         assert torch.equal(weight, start.bert.encoder.layer[0].attention.self.qkv.weight) is same
-    assert "step 4" in race.status.value and not race.start.disabled
+    assert "第 4 步" in race.status.value and not race.start.disabled

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from ..tokenizer import SPECIAL_TOKENS, BertTokenizer
-from ..viz.attention import attention_stack
+from ..viz.attention import KEY_LABEL, QUERY_LABEL, attention_stack
 from .common import VIRIDIS, colour_legend, error_html, grid_html, one_thread
 
 ALL_HEADS = "all"
@@ -51,7 +51,7 @@ def heatmap_html(weights: torch.Tensor, query_tokens: Sequence[str], key_tokens:
     values = weights.tolist()
     return grid_html(weights, query_tokens, key_tokens,
                      lambda i, j: f"{query_tokens[i]} → {key_tokens[j]}: {values[i][j]:.3f}",
-                     "query (attending) ↓ · key (attended to) →", colour_legend(), cell_px)
+                     f"{QUERY_LABEL} ↓ · {KEY_LABEL} →", colour_legend(), cell_px)
 
 
 def heads_html(weights: torch.Tensor, tokens: Sequence[str], columns: int = 4, size_px: int = 150) -> str:
@@ -65,12 +65,12 @@ def heads_html(weights: torch.Tensor, tokens: Sequence[str], columns: int = 4, s
         png = io.BytesIO()
         Image.fromarray(rgb).resize((T * scale, T * scale), Image.NEAREST).save(png, format="png")
         data = base64.b64encode(png.getvalue()).decode()
-        pictures.append(f"<figure style='margin:4px'><figcaption>head {h}</figcaption>"
-                        f"<img src='data:image/png;base64,{data}' alt='head {h}'></figure>")
+        pictures.append(f"<figure style='margin:4px'><figcaption>头 {h}</figcaption>"
+                        f"<img src='data:image/png;base64,{data}' alt='头 {h}'></figure>")
     order = html.escape(" ".join(tokens))
     return (f"<div style='font-size:14px'><div style='display:grid;grid-template-columns:repeat({columns},auto);"
             f"justify-content:start'>{''.join(pictures)}</div>"
-            f"<div>rows: query, columns: key, both in the order <i>{order}</i></div>{colour_legend()}</div>")
+            f"<div>行是查询 (query)，列是键 (key)，顺序都是 <i>{order}</i></div>{colour_legend()}</div>")
 
 
 class AttentionExplorer(widgets.VBox):
@@ -85,15 +85,15 @@ class AttentionExplorer(widgets.VBox):
         self.tokens: list[str] = []
         self.attentions = torch.empty(0)                                    # (L, nh, T, T)
         box = widgets.Layout(width="48%")
-        self.text = widgets.Text(text, description="sentence A", continuous_update=False, layout=box)
-        self.pair = widgets.Text(pair, description="sentence B", placeholder="(optional)",
+        self.text = widgets.Text(text, description="句子 A", continuous_update=False, layout=box)
+        self.pair = widgets.Text(pair, description="句子 B", placeholder="（可选）",
                                  continuous_update=False, layout=box)
-        self.layer = widgets.IntSlider(0, min=0, max=cfg.num_hidden_layers - 1, description="layer",
+        self.layer = widgets.IntSlider(0, min=0, max=cfg.num_hidden_layers - 1, description="层",
                                        continuous_update=False)
-        self.head = widgets.Dropdown(options=[("all heads", ALL_HEADS)] + [(f"head {h}", h) for h in
-                                                                          range(cfg.num_attention_heads)],
-                                     value=ALL_HEADS, description="head")  # start from the overview
-        self.hide_special = widgets.Checkbox(True, description="links: skip [CLS]/[SEP]", indent=False)
+        self.head = widgets.Dropdown(options=[("所有头", ALL_HEADS)] + [(f"头 {h}", h) for h in
+                                                                      range(cfg.num_attention_heads)],
+                                     value=ALL_HEADS, description="头")  # start from the overview
+        self.hide_special = widgets.Checkbox(True, description="最强连接里不算 [CLS]/[SEP]", indent=False)
         self.status = widgets.HTML()
         self.picture = widgets.HTML(layout=widgets.Layout(height="640px", width="68%", overflow="auto"))
         self.links = widgets.HTML(layout=widgets.Layout(height="640px", width="30%", overflow="auto"))
@@ -118,7 +118,7 @@ class AttentionExplorer(widgets.VBox):
                              token_type_ids=torch.tensor([enc.token_type_ids]), output_attentions=True)
         self.model_runs += 1
         self.tokens, self.attentions = enc.tokens, attention_stack(out.attentions)  # (L, nh, T, T)
-        self.status.value = f"{len(enc.tokens)} tokens" + (" (cut to 128)" if len(enc.tokens) == 128 else "")
+        self.status.value = f"{len(enc.tokens)} 个词元" + ("（截断到 128 个）" if len(enc.tokens) == 128 else "")
         return self.draw()
 
     def draw(self, change: dict | None = None) -> str:
@@ -134,10 +134,10 @@ class AttentionExplorer(widgets.VBox):
             weights = weights[head:head + 1]
         skip = [i for i, t in enumerate(self.tokens) if t in SPECIAL_TOKENS] if self.hide_special.value else []
         found = strongest_links(weights, self.top_k, skip)
-        lines = [f"{w:.2f}  {'' if head != ALL_HEADS else f'h{h:<2} '}{self.tokens[q]} → {self.tokens[k]}"
+        lines = [f"{w:.2f}  {'' if head != ALL_HEADS else f'头{h:<2} '}{self.tokens[q]} → {self.tokens[k]}"
                  for h, q, k, w in found]
-        where = f"layer {layer}, " + ("all heads" if head == ALL_HEADS else f"head {head}")
-        self.links.value = (f"<b>strongest links ({where})</b><pre style='font-size:14px'>"
+        where = f"第 {layer} 层，" + ("所有头" if head == ALL_HEADS else f"头 {head}")
+        self.links.value = (f"<b>最强的连接（{where}）</b><pre style='font-size:14px'>"
                             + html.escape("\n".join(lines)) + "</pre>")
         return self.picture.value
 

@@ -55,7 +55,7 @@ def hex_colours(values: torch.Tensor) -> list[list[str]]:
             for row, mrow in zip(rgb.tolist(), masked.tolist())]
 
 
-def colour_legend(low: str = "0", high: str = "1", what: str = "attention weight") -> str:
+def colour_legend(low: str = "0", high: str = "1", what: str = "注意力权重 (attention weight)") -> str:
     stops = ",".join("#%02x%02x%02x" % tuple(VIRIDIS(x / 4, bytes=True)[:3]) for x in range(5))
     return (f"<div style='display:flex;align-items:center;gap:6px;margin-top:6px'>{html.escape(what)} {low}"
             f"<span style='display:inline-block;width:160px;height:12px;background:linear-gradient(to right,{stops})'>"

@@ -30,10 +30,10 @@ class AttentionComparison(widgets.VBox):
         self.models, self.tokenizer = models, tokenizer
         self.tokens: list[str] = []
         self.attentions: dict[str, torch.Tensor] = {}                     # name -> (L, nh, T, T)
-        self.text = widgets.Text(text, description="sentence", continuous_update=False,
+        self.text = widgets.Text(text, description="句子", continuous_update=False,
                                  layout=widgets.Layout(width="95%"))
-        self.layer = widgets.IntSlider(layers - 1, min=0, max=layers - 1, description="layer", continuous_update=False)
-        self.head = widgets.Dropdown(options=[(f"head {h}", h) for h in range(heads)], value=0, description="head")
+        self.layer = widgets.IntSlider(layers - 1, min=0, max=layers - 1, description="层", continuous_update=False)
+        self.head = widgets.Dropdown(options=[(f"头 {h}", h) for h in range(heads)], value=0, description="头")
         self.status = widgets.HTML()
         self.pictures = {name: widgets.HTML(layout=widgets.Layout(overflow="auto")) for name in models}
         self.text.observe(self.encode, "value")
@@ -59,7 +59,7 @@ class AttentionComparison(widgets.VBox):
                 model.eval()
                 self.attentions[name] = attention_stack(model(ids, output_attentions=True).attentions)
         self.tokens = enc.tokens
-        self.status.value = f"{len(enc.tokens)} tokens" + (" (cut to 64)" if len(enc.tokens) == 64 else "")
+        self.status.value = f"{len(enc.tokens)} 个词元" + ("（截断到 64 个）" if len(enc.tokens) == 64 else "")
         return self.draw()
 
     def draw(self, change: dict | None = None) -> dict[str, str]:
@@ -106,15 +106,16 @@ class HeadAblation(widgets.VBox):
         cfg = model.config
         self.model, self.tokenizer, self.top_k = model, tokenizer, top_k
         self.intact: list | None = None
-        self.text = widgets.Text(text, description="[MASK] text" if self.kind == "fill-mask" else "question",
-                                 continuous_update=False, layout=widgets.Layout(width="95%"))
-        self.context = widgets.Textarea(context, description="passage", continuous_update=False,
+        self.text = widgets.Text(text, description="带 [MASK] 的句子" if self.kind == "fill-mask" else "问题",
+                                 continuous_update=False, layout=widgets.Layout(width="95%"),
+                                 style={"description_width": "initial"})
+        self.context = widgets.Textarea(context, description="描述文本", continuous_update=False,
                                         layout=widgets.Layout(width="95%", height="90px",
                                                               display=None if self.kind == "qa" else "none"))
-        self.heads = widgets.SelectMultiple(options=[(f"layer {l} head {h}", (l, h)) for l in range(cfg.num_hidden_layers)
+        self.heads = widgets.SelectMultiple(options=[(f"第 {l} 层，头 {h}", (l, h)) for l in range(cfg.num_hidden_layers)
                                                      for h in range(cfg.num_attention_heads)],
-                                            rows=10, description="heads off")
-        self.clear = widgets.Button(description="all heads on")
+                                            rows=10, description="关掉的头")
+        self.clear = widgets.Button(description="所有头都打开")
         self.clear.on_click(lambda _: setattr(self.heads, "value", ()))
         self.view = widgets.HTML()
         self.result: tuple[list, list] | None = None
@@ -158,11 +159,11 @@ class HeadAblation(widgets.VBox):
         for k, (mine, theirs) in enumerate(zip(*self.result)):
             left = ", ".join(f"{html.escape(t)} {number(p)}" for t, p in mine)
             right = ", ".join(f"{html.escape(t)} {number(p)}" for t, p in theirs)
-            label = f"[MASK] {k + 1}" if self.kind == "fill-mask" else "answers (score s+e)"
+            label = f"[MASK] {k + 1}" if self.kind == "fill-mask" else "答案（得分 s+e）"
             rows += f"<tr><td>{label}</td><td>{left}</td><td>{right}</td></tr>"
-        names = ", ".join(f"L{l}H{h}" for l, h in sorted(off)) or "none"
-        return ("<table style='font-size:14px'><tr><th></th><th>every head</th>"
-                f"<th>heads off: {html.escape(names)}</th></tr>{rows}</table>")
+        names = ", ".join(f"L{l}H{h}" for l, h in sorted(off)) + "（L 层 H 头）" if off else "无"
+        return ("<table style='font-size:14px'><tr><th></th><th>所有头都在</th>"
+                f"<th>关掉的头：{html.escape(names)}</th></tr>{rows}</table>")
 
 
 def attention_comparison(models: dict[str, nn.Module], tokenizer: BertTokenizer,

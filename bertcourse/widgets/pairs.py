@@ -23,6 +23,7 @@ from .common import error_html, one_thread
 DIMS = 16       # embedding dimensions pictured (of H)
 PIXELS = 12     # size of one value in the picture
 PARTS = ("token", "segment", "position", "sum")
+PART_NAMES = {"token": "词元嵌入", "segment": "片段嵌入", "position": "位置嵌入", "sum": "总和"}
 RDBU = colormaps["RdBu_r"]
 PICK_DOCUMENTS = 40  # held-out documents the pairs are made from: tokenizing all 200 costs seconds
 
@@ -48,23 +49,24 @@ def embeddings_html(parts: torch.Tensor, tokens: list[str], segments: list[int])
         image.resize((image.width * PIXELS, image.height * 4), Image.NEAREST).save(png, format="png")
         data = base64.b64encode(png.getvalue()).decode()
         sign = "=" if name == "sum" else ("+" if name != "token" else "")
-        strips.append(f"<div style='display:flex;align-items:center'><span style='width:90px'>{sign} {name}</span>"
-                      f"<img src='data:image/png;base64,{data}' alt='{name} embeddings'></div>")
+        strips.append(f"<div style='display:flex;align-items:center'><span style='width:90px'>{sign} "
+                      f"{PART_NAMES[name]}</span><img src='data:image/png;base64,{data}' alt='{PART_NAMES[name]}'></div>")
     labels = "".join(f"<span style='display:inline-block;width:{PIXELS}px;writing-mode:vertical-rl;"
                      f"transform:rotate(180deg);color:{SEGMENT_COLOURS[s]}'>{html.escape(t)}</span>"
                      for t, s in zip(tokens, segments))
     return (f"<div style='font-size:13px'>{''.join(strips)}<div style='margin-left:90px'>{labels}</div>"
-            f"<div>first {DIMS} of {parts.shape[-1]} dimensions; red > 0 > blue</div></div>")
+            f"<div>前 {DIMS} 维（共 {parts.shape[-1]} 维）；红 &gt; 0 &gt; 蓝</div></div>")
 
 
 def ids_table(tokens: list[str], segments: list[int]) -> str:
     """Token, segment id and position id of every input position."""
     cells = "".join(f"<td style='color:{SEGMENT_COLOURS[s]};padding:0 4px'>{html.escape(t)}</td>"
                     for t, s in zip(tokens, segments))
-    return ("<table style='font-size:13px;border-collapse:collapse'>"
-            f"<tr><th>token</th>{cells}</tr>"
-            f"<tr><th>segment id</th>{''.join(f'<td>{s}</td>' for s in segments)}</tr>"
-            f"<tr><th>position id</th>{''.join(f'<td>{i}</td>' for i in range(len(tokens)))}</tr></table>")
+    return ("<style>.bc-ids th{white-space:nowrap;text-align:right;padding-right:6px}</style>"
+            "<table class=bc-ids style='font-size:13px;border-collapse:collapse'>"
+            f"<tr><th>词元</th>{cells}</tr>"
+            f"<tr><th>片段编号 (segment id)</th>{''.join(f'<td>{s}</td>' for s in segments)}</tr>"
+            f"<tr><th>位置编号 (position id)</th>{''.join(f'<td>{i}</td>' for i in range(len(tokens)))}</tr></table>")
 
 
 class SentencePairPlayground(widgets.VBox):
@@ -79,10 +81,10 @@ class SentencePairPlayground(widgets.VBox):
         self.pool = {kind: [p for p in pairs if p.is_next == kind] for kind in (True, False)}
         self.picked = {True: 0, False: 0}
         box = widgets.Layout(width="95%")
-        self.a = widgets.Text(a, description="sentence A", continuous_update=False, layout=box)
-        self.b = widgets.Text(b, description="sentence B", continuous_update=False, layout=box)
-        self.true_next = widgets.Button(description="B = the true next text", layout=widgets.Layout(width="220px"))
-        self.random_next = widgets.Button(description="B = text of another document", layout=widgets.Layout(width="240px"))
+        self.a = widgets.Text(a, description="句子 A", continuous_update=False, layout=box)
+        self.b = widgets.Text(b, description="句子 B", continuous_update=False, layout=box)
+        self.true_next = widgets.Button(description="B = 真正接在 A 后面的文本", layout=widgets.Layout(width="220px"))
+        self.random_next = widgets.Button(description="B = 另一篇文档的文本", layout=widgets.Layout(width="220px"))
         self.true_next.on_click(lambda _: self.pick(True))
         self.random_next.on_click(lambda _: self.pick(False))
         self.ids = widgets.HTML(layout=widgets.Layout(overflow="auto"))
@@ -124,7 +126,7 @@ class SentencePairPlayground(widgets.VBox):
         self.picture.value = embeddings_html(parts, enc.tokens, enc.token_type_ids)
         bar = f"<span style='display:inline-block;width:{200 * p:.0f}px;height:12px;background:#2ca02c'></span>"
         self.verdict.value = (f"<div style='font-size:16px'>P(IsNext) = <b>{p:.3f}</b> {bar} → "
-                              f"{'B follows A' if p >= 0.5 else 'B is a random text'}</div>")
+                              f"{'B 接在 A 后面' if p >= 0.5 else 'B 来自另一篇文档'}</div>")
         return p
 
 

@@ -15,7 +15,7 @@ import torch
 from ..tasks.common import MODEL_INPUTS, pad_batch
 from ..tasks.qa import MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, normalize_answer, squad_scores
 from ..tokenizer import BertTokenizer
-from ..viz.qa import SPAN_COLOURS
+from ..viz.qa import SPAN_COLOURS, SPAN_NAMES
 from .common import colour_legend, error_html, grid_html, one_thread
 
 FOCUS_TOKENS = 64  # tokens the bar chart shows at most: with more, their labels are too small to read
@@ -111,10 +111,10 @@ def score_grid_html(scores: torch.Tensor, tokens: Sequence[str], lo: int, hi: in
     shown, part = scores[lo:hi, lo:hi], probs[lo:hi, lo:hi]                  # (n, n)
     colour = part / probs[valid].max() if valid.any() else part
     values = shown.tolist()
-    tip = (lambda i, j: f"start {tokens[lo + i]} → end {tokens[lo + j]}: "
-           + ("not a valid span" if values[i][j] != values[i][j] else f"s + e = {values[i][j]:.2f}"))
-    return grid_html(colour, tokens[lo:hi], tokens[lo:hi], tip, "start token ↓ · end token → (grey: never an answer)",
-                     colour_legend("0", "best", "P(span) relative to the best span:"), cell_px=16)
+    tip = (lambda i, j: f"起点 {tokens[lo + i]} → 终点 {tokens[lo + j]}："
+           + ("不是有效的区间" if values[i][j] != values[i][j] else f"s + e = {values[i][j]:.2f}"))
+    return grid_html(colour, tokens[lo:hi], tokens[lo:hi], tip, "起点词元 ↓ · 终点词元 →（灰色：不可能是答案）",
+                     colour_legend("0", "最好", "P(区间) 相对最好的区间："), cell_px=16)
 
 
 BAR_PX = 90  # height of a probability of 1
@@ -137,7 +137,8 @@ def bars_html(start_probs: torch.Tensor, end_probs: torch.Tensor, tokens: Sequen
                         "background:#1f77b4'></div></td>" for i, p in enumerate(probs.tolist()))
         rows += f"<tr style='height:{BAR_PX}px'><th>P({name} = i)</th>{cells}</tr>"
     labels = "".join(f"<th class=k><div>{html.escape(t)}</div></th>" for t in tokens)
-    legend = " ".join(f"<span style='background:{CSS_COLOURS[SPAN_COLOURS[k]]}33;padding:0 6px'>{k} span</span>"
+    legend = " ".join(f"<span style='background:{CSS_COLOURS[SPAN_COLOURS[k]]}33;padding:0 6px'>"
+                      f"{html.escape(SPAN_NAMES[k])}</span>"
                       for k, span in (("gold", gold), ("predicted", predicted)) if span)
     return ("<style>.bc-bars td{width:14px} .bc-bars th.k div{writing-mode:vertical-rl;transform:rotate(180deg)}"
             " .bc-bars th{font-weight:normal;white-space:nowrap}</style>"
@@ -151,9 +152,9 @@ def stride_text(answers: Answers, w: int, context: str, doc_stride: int) -> str:
     mine = spans[w]
     shared = len(set(mine) & set(spans[w - 1])) if w else 0
     first = html.escape(context[mine[0][0]:mine[0][1]])
-    return (f"window {w + 1} of {len(answers.windows)}: {len(mine)} passage tokens, characters "
-            f"{mine[0][0]}–{mine[-1][1]} of {len(context)}, from “{first}”; windows start {doc_stride} tokens "
-            f"apart (doc stride), so this one shares {shared} tokens with the one before")
+    return (f"第 {w + 1} 个窗口（共 {len(answers.windows)} 个）：描述文本的 {len(mine)} 个词元，字符 "
+            f"{mine[0][0]}–{mine[-1][1]}（共 {len(context)} 个），从「{first}」开始；相邻窗口的起点相隔 {doc_stride} "
+            f"个词元（文档步幅 (doc stride)），所以这个窗口和前一个共有 {shared} 个词元")
 
 
 class QAExplorer(widgets.VBox):
@@ -164,13 +165,13 @@ class QAExplorer(widgets.VBox):
                  gold: str = "", max_length: int = 192, doc_stride: int | None = None, n_best: int = N_BEST):
         self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
         self.doc_stride, self.n_best = doc_stride or max_length // 2, n_best
-        self.context = widgets.Textarea(context, description="passage", continuous_update=False,
+        self.context = widgets.Textarea(context, description="描述文本", continuous_update=False,
                                         layout=widgets.Layout(width="95%", height="110px"))
-        self.question = widgets.Text(question, description="question", continuous_update=False,
+        self.question = widgets.Text(question, description="问题", continuous_update=False,
                                      layout=widgets.Layout(width="95%"))
-        self.gold = widgets.Text(gold, description="gold answer", placeholder="(optional)",
+        self.gold = widgets.Text(gold, description="正确答案", placeholder="（可选）",
                                  continuous_update=False, layout=widgets.Layout(width="60%"))
-        self.window = widgets.IntSlider(0, min=0, max=0, description="window", continuous_update=False)
+        self.window = widgets.IntSlider(0, min=0, max=0, description="窗口", continuous_update=False)
         self.answer = widgets.HTML(layout=widgets.Layout(min_height="40px"))
         self.nbest_view = widgets.HTML(layout=widgets.Layout(height="170px", overflow="auto"))
         self.stride = widgets.HTML()
@@ -221,15 +222,15 @@ class QAExplorer(widgets.VBox):
             return f"<b>{shown}</b>" if gold and normalize_answer(text) == normalize_answer(gold) else shown
         rows = "".join(f"<tr><td>{k + 1}</td><td>{cell(s.text)}</td><td>{s.score:.2f}</td></tr>"
                        for k, s in enumerate(nbest))
-        self.nbest_view.value = ("<table style='font-size:14px'><tr><th>#</th><th>answer</th><th>score s+e</th></tr>"
+        self.nbest_view.value = ("<table style='font-size:14px'><tr><th>#</th><th>答案</th><th>得分 s+e</th></tr>"
                                  f"{rows}</table>")
         best = nbest[0].text if nbest else ""
-        line = f"answer: <b>{html.escape(best)}</b>" if nbest else "no valid span"
+        line = f"答案：<b>{html.escape(best)}</b>" if nbest else "没有有效的区间"
         if gold:
             score = squad_scores([best], [[gold]])
-            line += f" · gold: <b>{html.escape(gold)}</b> (EM {score['exact_match']:.0f}, F1 {score['f1']:.0f})"
-        self.answer.value = (f"<div style='font-size:15px'>{line} · {len(self.answers.windows)} window(s) of at most "
-                             f"{self.max_length} tokens, doc stride {self.doc_stride}</div>")
+            line += f" · 正确答案：<b>{html.escape(gold)}</b>（EM {score['exact_match']:.0f}，F1 {score['f1']:.0f}）"
+        self.answer.value = (f"<div style='font-size:15px'>{line} · {len(self.answers.windows)} 个窗口，每个最多 "
+                             f"{self.max_length} 个词元，文档步幅 (doc stride) {self.doc_stride}</div>")
         return self.answer.value
 
     def draw(self, change: dict | None = None) -> QAView | None:
@@ -247,8 +248,8 @@ class QAExplorer(widgets.VBox):
         gold = self.gold_tokens(w)
         within = (lambda s: (s[0] - lo, s[1] - lo) if s and lo <= s[0] and s[1] < hi else None)
         title = None if hi - lo == len(view.tokens) else (
-            f"tokens {lo}-{hi - 1} of {len(view.tokens)}, around the answer; the others hold "
-            f"{1 - view.start_probs[lo:hi].sum().item():.0%} of P(start)")
+            f"第 {lo}–{hi - 1} 个词元（共 {len(view.tokens)} 个），围绕答案；其余词元占 P(start) 的 "
+            f"{1 - view.start_probs[lo:hi].sum().item():.0%}")
         self.chart.value = bars_html(view.start_probs[lo:hi], view.end_probs[lo:hi], view.tokens[lo:hi],
                                      within(gold), within(view.best_tokens), title)
         scores = span_scores(self.answers.start_logits[w], self.answers.end_logits[w], self.answers.windows[w].offsets)

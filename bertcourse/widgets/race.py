@@ -57,9 +57,9 @@ class FinetuneRace(widgets.VBox):
 
     def __init__(self, trainers: dict[str, Trainer], eval_every: int, chance: float | None = 0.5):
         self.trainers, self.eval_every, self.chance = trainers, eval_every, chance
-        self.start = widgets.Button(description="start the race", button_style="success")
+        self.start = widgets.Button(description="开始比赛", button_style="success")
         self.start.on_click(lambda _: self.run())
-        self.status = widgets.HTML("three runs, the same examples: press start (about a minute on 2 cores)")
+        self.status = widgets.HTML("三种训练方式，同样的样本：按「开始比赛」（2 核的电脑上大约一分钟）")
         self.chart = widgets.Image(format="png")
         self.seconds: dict[str, float] = {name: 0.0 for name in trainers}
         # each run draws its dropout from its own random stream, as if it trained alone from its seed
@@ -71,7 +71,7 @@ class FinetuneRace(widgets.VBox):
         """Race to the end; returns each run's dev history (step, loss, accuracy)."""
         self.start.disabled = True
         steps = max(t.config.steps for t in self.trainers.values())
-        with tqdm(total=steps * len(self.trainers), desc="race") as bar, torch.random.fork_rng(devices=[]):
+        with tqdm(total=steps * len(self.trainers), desc="比赛") as bar, torch.random.fork_rng(devices=[]):
             while any(t.step < t.config.steps for t in self.trainers.values()):
                 for name, trainer in self.trainers.items():
                     before, started = trainer.step, time.perf_counter()
@@ -89,7 +89,7 @@ class FinetuneRace(widgets.VBox):
         runs = {name: t.history for name, t in self.trainers.items() if t.history.eval}
         if runs:
             self.chart.value = figure_png(learning_curves(runs, "accuracy", chance=self.chance))
-        done = ", ".join(f"{name.split(' (')[0]}: step {t.step}, {self.seconds[name]:.0f} s"
+        done = "；".join(f"{name.split(' (')[0]}：第 {t.step} 步，{self.seconds[name]:.0f} 秒"
                          for name, t in self.trainers.items())
         self.status.value = f"<span style='font-size:14px'>{done}</span>"
         return self.chart.value

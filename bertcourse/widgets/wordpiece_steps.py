@@ -27,28 +27,28 @@ def walk_through(tokenizer: BertTokenizer, text: str) -> list[WordSteps]:
     steps = []
     for word in tokenizer.basic_tokenize(text):
         if word in SPECIAL_TOKENS:                       # typed "[MASK]" stays whole, as in the tokenizer
-            steps.append(WordSteps(word, [], [word], "a special token: kept whole"))
+            steps.append(WordSteps(word, [], [word], "特殊词元：整个保留"))
             continue
         trace: list[Candidate] = []
         pieces = [p for p, _, _ in wordpiece_spans(word, tokenizer.vocab, tokenizer.unk_token, trace=trace)]
         if len(word) > MAX_CHARS_PER_WORD:
-            why = f"{len(word)} characters > {MAX_CHARS_PER_WORD}: the whole word becomes {tokenizer.unk_token}"
+            why = f"{len(word)} 个字符 > {MAX_CHARS_PER_WORD}：整个词变成 {tokenizer.unk_token}"
         elif pieces == [tokenizer.unk_token] and not trace[-1].found:
-            why = (f"nothing in the vocabulary starts “{html.escape(word[trace[-1].start:])}”: "
-                   f"the whole word becomes {tokenizer.unk_token}")
+            why = (f"词表里没有哪个词元是「{html.escape(word[trace[-1].start:])}」的开头："
+                   f"整个词变成 {tokenizer.unk_token}")
         else:
-            why = f"{len(pieces)} piece(s) in {len(trace)} lookup(s), longest candidate first"
+            why = f"得到 {len(pieces)} 个词元，查了 {len(trace)} 次词表，每次先试最长的候选"
         steps.append(WordSteps(word, trace, pieces, why))
     return steps
 
 
 def _candidate_html(word: str, c: Candidate, latest: bool) -> str:
     """The word with the candidate underlined, and whether the vocabulary has it."""
-    mark = "✓ in the vocabulary" if c.found else "✗ not in the vocabulary"
+    mark = "✓ 在词表里" if c.found else "✗ 不在词表里"
     shown = (f"{html.escape(word[:c.start])}<u style='background:#ffe08a'>{html.escape(word[c.start:c.end])}</u>"
              f"{html.escape(word[c.end:])}")
     style = "font-weight:bold" if latest else "color:#444"
-    return f"<div style='{style}'>{shown} → try <code>{html.escape(c.piece)}</code> {mark}</div>"
+    return f"<div style='{style}'>{shown} → 试 <code>{html.escape(c.piece)}</code> {mark}</div>"
 
 
 class WordPieceSteps(widgets.VBox):
@@ -57,9 +57,9 @@ class WordPieceSteps(widgets.VBox):
     def __init__(self, tokenizer: BertTokenizer, text: str):
         self.tokenizer = tokenizer
         self.steps: list[WordSteps] = []
-        self.text = widgets.Text(text, description="text", continuous_update=False, layout=widgets.Layout(width="95%"))
-        self.step = widgets.IntSlider(0, min=0, max=0, description="step", continuous_update=True)
-        self.play = widgets.Play(interval=600, min=0, max=0, description="play")
+        self.text = widgets.Text(text, description="文本", continuous_update=False, layout=widgets.Layout(width="95%"))
+        self.step = widgets.IntSlider(0, min=0, max=0, description="步骤", continuous_update=True)
+        self.play = widgets.Play(interval=600, min=0, max=0, description="播放")
         widgets.jslink((self.play, "value"), (self.step, "value"))
         self.words = widgets.HTML()
         self.view = widgets.HTML(layout=widgets.Layout(height="320px", overflow="auto"))
@@ -76,7 +76,7 @@ class WordPieceSteps(widgets.VBox):
             self.words.value = error_html(error)
             return self.steps
         words = " ".join(f"<code style='background:#eef'>{html.escape(s.word)}</code>" for s in self.steps)
-        self.words.value = f"<div>stage 1, the basic tokenizer's words: {words or '<i>(none)</i>'}</div>"
+        self.words.value = f"<div>第 1 阶段，基本分词器 (basic tokenizer) 切出的词：{words or '<i>（无）</i>'}</div>"
         total = sum(max(1, len(s.candidates)) for s in self.steps)      # a word without lookups is one step
         with self.step.hold_trait_notifications():
             self.play.max = self.step.max = total
@@ -94,12 +94,12 @@ class WordPieceSteps(widgets.VBox):
             left -= max(1, len(s.candidates))
             done = left >= 0
             lines = "".join(_candidate_html(s.word, c, not done and k == len(shown) - 1) for k, c in enumerate(shown))
-            ending = (f"<div>→ <b>{html.escape(' '.join(s.pieces))}</b> ({s.why})</div>" if done else "")
+            ending = (f"<div>→ <b>{html.escape(' '.join(s.pieces))}</b>（{s.why}）</div>" if done else "")
             parts.append(f"<div style='margin:6px 0'><b>{html.escape(s.word)}</b>{lines}{ending}</div>")
             if done:
                 pieces += s.pieces
         result = html.escape(" ".join(pieces))
-        self.view.value = (f"<div style='font-size:14px'><div>tokens so far: <code>{result}</code></div>"
+        self.view.value = (f"<div style='font-size:14px'><div>目前的词元：<code>{result}</code></div>"
                            f"{''.join(parts)}</div>")
         return self.view.value
 
