@@ -229,8 +229,9 @@ def readme_block(text: str) -> str:
 def update_readme(results: dict) -> None:
     """Rewrite only the generated table of the README's real-benchmark section, so no figure is typed by hand."""
     text = README.read_text()
-    old = readme_block(text)
-    README.write_text(text.replace(f"{BEGIN}\n{old}\n{END}", f"{BEGIN}\n{table(results)}\n{END}"))
+    readme_block(text)                                                  # the markers are there, once each
+    head, rest = text.split(BEGIN)
+    README.write_text(f"{head}{BEGIN}\n{table(results)}\n{END}{rest.split(END)[1]}")
 
 
 def main() -> None:

@@ -145,3 +145,15 @@ def test_real_data_table_scales_metrics_and_names_each_benchmark_once(monkeypatc
     assert "| 27.7 / 36.8 | 37.2 / 49.4 |" in lines[4] and "(1,057 questions)" in lines[4]
     assert "the first 2 of its 48 articles" in lines[6] and "took 150 s" in lines[6]
     assert lines[8].endswith("SST-2 dev, bertcourse, fine-tuned: -11.9; SQuAD v1.1 dev, bertcourse, fine-tuned: -12.6.")
+
+
+def test_the_readme_real_data_table_is_the_committed_results(monkeypatch):
+    """README.md's real-benchmark table is rendered from benchmarks/realdata_results.json, never retyped."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import realdata_results as rr
+
+    results = json.loads(rr.OUT.read_text())
+    assert {r["benchmark"] for r in results["rows"]} == set(rr.BENCHMARKS)
+    assert rr.readme_block(rr.README.read_text()) == rr.table(results), \
+        "rerun `python benchmarks/realdata_results.py --readme`"
+
