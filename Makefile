@@ -30,7 +30,7 @@ lab: install models
 # Each notebook runs once (tests/test_notebooks.py): no error, the cells tagged nbval-check-output print what
 # is committed (nbval-lax's rules, tests/nbval_sanitize.cfg), at most 90 s; times in tests/artifacts/ (ignored).
 test: install models  ## unit tests, every notebook executed once (checked and timed), the browser test
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=15
 
 test-fast: install  ## unit tests only: the inner loop
 	$(PY) -m pytest -m "not slow and not notebook and not browser"
