@@ -82,6 +82,16 @@ def output(notebook: str, *patterns: str) -> Callable[[], list[str]]:
     return read
 
 
+def throughput(benchmark: str) -> Callable[[], list[float]]:
+    """Tokens/s of both models and the ratio's median, min and max in benchmarks/model_throughput.json."""
+    def read() -> list[float]:
+        run = json.loads((ROOT / "benchmarks/model_throughput.json").read_text())[benchmark]
+        ratio = run["ratio"]
+        return [run["bertcourse_tokens_per_s"], run["transformers_tokens_per_s"], ratio["median"], ratio["min"],
+                ratio["max"]]
+    return read
+
+
 @cache
 def times() -> dict[str, float]:
     """Seconds per notebook of the last recorded full run (benchmarks/notebook_times.json)."""
@@ -99,37 +109,46 @@ NB = "notebooks/{}.ipynb".format
 FT = "benchmarks/finetune_results.json"
 
 # notebook outputs cited in several places
-NB04_BASE_LARGE = output("04_bert_architecture", r"total\s+([\d,]+)  = 109", r"total\s+([\d,]+)  = 33")
-NB04_MINILM = output("04_bert_architecture", r"([\d,]+) parameters = ")
-NB04_MINILM_M = output("04_bert_architecture", r"parameters = ([\d.]+)M")
-NB05_RATES = output("05_masked_lm", r"真实词元 ([\d,]+) 个", r"chosen\s+实测 ([\d.]+)", r"mask\s+实测 ([\d.]+)",
-                    r"random\s+实测 ([\d.]+)", r"kept\s+实测 ([\d.]+)")
+NB04_BASE_LARGE = output("04_bert_architecture", r"([\d,]+)  = 109\.\dM  合计", r"([\d,]+)  = 33\d\.\dM  合计")
+NB04_MINILM = output("04_bert_architecture", r"([\d,]+) 个参数 = ")
+NB04_MINILM_M = output("04_bert_architecture", r"个参数 = ([\d.]+)M")
+NB05_RATES = output("05_masked_lm", r"真实词元 ([\d,]+) 个", r"实测 ([\d.]+)   期望 [\d.]+   选中",
+                    r"实测 ([\d.]+)   期望 [\d.]+   换成 \[MASK\]", r"实测 ([\d.]+)   期望 [\d.]+   换成随机词元",
+                    r"实测 ([\d.]+)   期望 [\d.]+   保持原样")
 NB06_EITHER = output("06_next_sentence", r"可正可负的块上的正例比例: ([\d.]+)")
-NB06_TOPIC = output("06_next_sentence", r"held-out, (\d+) pairs", r"accuracy ([\d.]+)%   majority",
-                    r"majority class ([\d.]+)%")
-NB07_CORPUS = output("07_pretraining", r"train:\s+(\d+) documents", r"([\d,]+) words",
-                     r"is ([\d,]+) times larger")
-NB07_INIT = output("07_pretraining", r"pretrained\s*: .*dev accuracy (\d+)%", r"random\s*: .*dev accuracy (\d+)%")
-NB07_SPEED = output("07_pretraining", r"MiniLM\s+first dev accuracy >= 65% at step (\w+)",
-                    r"随机初始化\s+first dev accuracy >= 65% at step (\w+)")
-NB07_GAP = output("07_pretraining", r"MiniLM .*gap ([+-]\d+)%", r"随机初始化 .*gap ([+-]\d+)%")
-NB08_ACC = output("08_sentence_classification", r"full fine-tuning\s+[\d,]+\s+[\d.]+ s\s+(\d+)%",
-                  r"feature extraction\s+[\d,]+\s+[\d.]+ s\s+(\d+)%", r"mean-pooled features\s+[\d,]+\s+[\d.]+ s\s+(\d+)%")
-NB08_SECONDS = output("08_sentence_classification", r"full fine-tuning\s+[\d,]+\s+([\d.]+) s",
-                      r"feature extraction\s+[\d,]+\s+([\d.]+) s", r"mean-pooled features\s+[\d,]+\s+([\d.]+) s")
-NB08_HEAD = output("08_sentence_classification", r"new output layer \(classifier\): ([\d,]+) weights")
+NB06_TOPIC = output("06_next_sentence", r"留出集 (\d+) 对:  准确率", r"准确率 ([\d.]+)%   多数类",
+                    r"多数类 ([\d.]+)%")
+NB07_CORPUS = output("07_pretraining", r"训练集:\s+(\d+) 篇文档", r"句, ([\d,]+) 个词\n",
+                     r"是它的 ([\d,]+) 倍")
+NB07_INIT = output("07_pretraining", r"pretrained\s*: .*开发集准确率 (\d+)%", r"random\s*: .*开发集准确率 (\d+)%")
+_NB07_STEPS = output("07_pretraining", r"MiniLM: 开发集准确率第一次 >= 65%: (?:第 )?(\w+)",
+                     r"随机初始化: 开发集准确率第一次 >= 65%: (?:第 )?(\w+)")
+
+
+def NB07_SPEED() -> list[str]:
+    """The step each init first reaches 65% dev accuracy; the output's 从未 is the English prose's "never"."""
+    return [{"从未": "never"}.get(step, step) for step in _NB07_STEPS()]
+
+
+NB07_GAP = output("07_pretraining", r"MiniLM: .*差距 ([+-]\d+)%", r"随机初始化: .*差距 ([+-]\d+)%")
+NB08_ACC = output("08_sentence_classification", r"[\d.]+ 秒\s+(\d+)%  完整微调\n",
+                  r"[\d.]+ 秒\s+(\d+)%  特征提取 \(\[CLS\]\)", r"[\d.]+ 秒\s+(\d+)%  特征提取 \(平均池化\)")
+NB08_SECONDS = output("08_sentence_classification", r"([\d.]+) 秒\s+\d+%  完整微调\n",
+                      r"([\d.]+) 秒\s+\d+%  特征提取 \(\[CLS\]\)", r"([\d.]+) 秒\s+\d+%  特征提取 \(平均池化\)")
+NB08_HEAD = output("08_sentence_classification", r"新的输出层 \(classifier\): ([\d,]+) 个权重")
 NB09_F1 = output("09_ner", r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+未训练", r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+特征提取",
-                 r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+全量微调")
+                 r"\n\s*([\d.]+)\s+[\d,]+\s+\d+\s+完整微调")
 NB09_PER = output("09_ner", r"PER\s+[\d.]+\s+[\d.]+\s+([\d.]+)")
 NB09_HEAD = output("09_ner", r"输出层只有 ([\d,]+) 个参数")
 NB10_SCORES = output("10_question_answering", r"课堂模型 EM = ([\d.]+)%", r"课堂模型 EM = [\d.]+%, F1 = ([\d.]+)%",
                      r"未训练的输出层: EM = ([\d.]+)%", r"未训练的输出层: EM = [\d.]+%, F1 = ([\d.]+)%")
-NB11_ZERO = output("11_semantic_similarity", r"MiniLM, mean pooling\s+Pearson ([-\d.]+)",
-                   r"MiniLM, \[CLS\] vector\s+Pearson ([-\d.]+)", r"random init, mean pooling\s+Pearson ([-\d.]+)")
-NB11_TABLE = output("11_semantic_similarity", r"fine-tuned cross-encoder\s+[\d,]+\s+[\d.]+\s+([-\d.]+)",
-                    r"frozen encoder \+ dense\s+[\d,]+\s+[\d.]+\s+([-\d.]+)",
-                    r"frozen bi-encoder, a·cos \+ b\s+[\d,]+\s+[\d.]+\s+([-\d.]+)")
-NB11_CLS_COS = output("11_semantic_similarity", r"mean-pooled vector of the same sentence: cosine = ([\d.]+)")
+NB11_ZERO = output("11_semantic_similarity", r"Pearson ([-\d.]+)\s+Spearman [-\d.]+\s+MiniLM, 平均池化",
+                   r"Pearson ([-\d.]+)\s+Spearman [-\d.]+\s+MiniLM, \[CLS\] 向量",
+                   r"Pearson ([-\d.]+)\s+Spearman [-\d.]+\s+随机初始化, 平均池化")
+NB11_TABLE = output("11_semantic_similarity", r"[\d,]+\s+[\d.]+\s+([-\d.]+)\s+[-\d.]+  完整微调的交叉编码器",
+                    r"[\d,]+\s+[\d.]+\s+([-\d.]+)\s+[-\d.]+  冻结编码器 \+ 稠密层",
+                    r"[\d,]+\s+[\d.]+\s+([-\d.]+)\s+[-\d.]+  冻结的双编码器")
+NB11_CLS_COS = output("11_semantic_similarity", r"\[CLS\] 向量 vs 平均池化的向量: 余弦 = ([\d.]+)")
 
 
 def _difference(task: str, metric: str) -> Callable[[], list[float]]:
@@ -140,6 +159,10 @@ def _difference(task: str, metric: str) -> Callable[[], list[float]]:
 CLAIMS: list[Claim] = [
     # README: what runs offline, parity
     Claim(R, r"\(H=384, 12 heads, ([\d.]+)M parameters\)", NB04_MINILM_M),
+    Claim(R, r"\| MiniLM forward \| ([\d,]+) tokens/s \| ([\d,]+) tokens/s \| ([\d.]+) \(([\d.]+) \.\. ([\d.]+)\) \|",
+          throughput("forward")),
+    Claim(R, r"\| MiniLM training step \(forward, backward, AdamW, dropout\) \| ([\d,]+) tokens/s \| ([\d,]+) tokens/s "
+             r"\| ([\d.]+) \(([\d.]+) \.\. ([\d.]+)\) \|", throughput("train step")),
     Claim(R, r"\| ([\d,]+) / ([\d,]+) \(the slides' 110M / 340M\)", NB04_BASE_LARGE),
     Claim(R, r"BertConfig.base\(\).num_parameters\(\)\s+# ([\d,]+)", lambda: NB04_BASE_LARGE()[:1]),
     # README: how to read the fine-tuning table
@@ -174,7 +197,7 @@ CLAIMS: list[Claim] = [
     Claim(R, r"above the ([\d.]+)\s+of fine-tuning the whole encoder", result("similarity", "pearson")),
     # README: the notebooks' own results
     Claim(R, r"from (\d+) labelled sentences, (\d+) steps: pretrained vs random init",
-          output("07_pretraining", r"(\d+) labelled sentences", r"pretrained: (\d+) steps")),
+          output("07_pretraining", r"(\d+) 个有标签的句子", r"pretrained: (\d+) 步")),
     Claim(R, r"dev accuracy (\d+)% vs (\d+)%; 65% reached at step (\w+) vs (\w+); train/dev gap ([+-]\d+) vs ([+-]\d+)",
           lambda: [*NB07_INIT(), *NB07_SPEED(), *NB07_GAP()]),
     Claim(R, r"test accuracy (\d+)% \((\d+) s\) vs (\d+)% \(\[CLS\], (\d+) s\) vs (\d+)% \(mean-pooled, (\d+) s\)",
@@ -227,23 +250,23 @@ CLAIMS: list[Claim] = [
           lambda: [NB06_TOPIC()[1], NB06_TOPIC()[0], NB06_TOPIC()[2]]),
     Claim(NR, r"shipped corpus \(([\d,]+) documents, ([\d,]+) words; BERT's is ([\d,]+) times larger\)", NB07_CORPUS),
     Claim(NR, r"a ([\d,]+)-token WordPiece vocabulary trained on it, ([\d,]+) NSP pairs",
-          output("07_pretraining", r"vocabulary: (\d+) tokens", r"([\d,]+) training pairs")),
+          output("07_pretraining", r"词表: (\d+) 个词元", r"([\d,]+) 个训练句子对")),
     Claim(NR, r"a tiny BERT \(([\d.]+)M parameters\) pretrained from scratch with MLM \+ NSP for (\d+) steps",
-          output("07_pretraining", r"with a ([\d.]+)M-parameter model", r"held-out after (\d+) steps")),
+          output("07_pretraining", r"用 ([\d.]+)M 个参数的模型", r"训练 (\d+) 步后, 留出集上")),
     Claim(NR, r"held-out MLM accuracy ([\d.]+)% vs ([\d.]+)% unigram, NSP ([\d.]+)% = the majority class",
-          output("07_pretraining", r"MLM accuracy\s+([\d.]+)%", r"unigram baseline ([\d.]+)%", r"NSP accuracy\s+([\d.]+)%")),
+          output("07_pretraining", r"MLM 准确率\s+([\d.]+)%", r"单元词频基线 ([\d.]+)%", r"NSP 准确率\s+([\d.]+)%")),
     Claim(NR, r"(\d+) labelled sentences, pretrained MiniLM vs random init, same (\d+) steps: dev (\d+)% vs (\d+)%, "
               r"reaches 65% at step (\w+) vs (\w+), train/dev gap ([+-]\d+)% vs ([+-]\d+)%",
-          lambda: [*output("07_pretraining", r"(\d+) labelled sentences", r"pretrained: (\d+) steps")(),
+          lambda: [*output("07_pretraining", r"(\d+) 个有标签的句子", r"pretrained: (\d+) 步")(),
                    *NB07_INIT(), *NB07_SPEED(), *NB07_GAP()]),
     Claim(NR, r"extrapolated from a measured step \(([\d,]+) years on this machine\)",
-          output("07_pretraining", r"-> ([\d,]+) years on this machine")),
+          output("07_pretraining", r"在这台机器上要 ([\d,]+) 年")),
     Claim(NR, r"test accuracy (\d+)% \(([\d.]+)M weights, (\d+) s\) vs (\d+)% \(([\d,]+) weights on the frozen \[CLS\] "
               r"vector, (\d+) s\) vs (\d+)% \(the same [\d,]+ weights on the frozen mean-pooled vector, (\d+) s\)",
           lambda: [NB08_ACC()[0], *NB04_MINILM_M(), _number(NB08_SECONDS()[0]), NB08_ACC()[1], *NB08_HEAD(),
                    _number(NB08_SECONDS()[1]), NB08_ACC()[2], _number(NB08_SECONDS()[2])]),
     Claim(NR, r"a frozen encoder at chance \((\d+)% for 3 classes\)",
-          output("08_sentence_classification", r"test accuracy (\d+)% \(chance")),
+          output("08_sentence_classification", r"测试集准确率 (\d+)% \(随机猜")),
     Claim(NR, r"dev token accuracy (\d+)% -> (\d+)%",
           output("09_ner", r"第 20 步 (\d+)%", r"第 60 步 (\d+)%")),
     Claim(NR, r"\(test F1 ([\d.]+); PER ([\d.]+)\) against the (\d+)% all-O trap",
@@ -252,7 +275,7 @@ CLAIMS: list[Claim] = [
     Claim(NR, r"EM/F1 on the test split \(([\d.]+) / ([\d.]+) vs ([\d.]+) / ([\d.]+) untrained", NB10_SCORES),
     Claim(NR, r"(\d+) questions are few-shot QA", output("10_question_answering", r"'train': (\d+)")),
     Claim(NR, r"Pearson ([\d.]+) \(mean pooling\) vs ([\d.]+) \(\[CLS\]\) vs ([\d.]+) \(random init\)", NB11_ZERO),
-    Claim(NR, r"one epoch: Pearson ([\d.]+)", output("11_semantic_similarity", r"test Pearson ([\d.]+)")),
+    Claim(NR, r"one epoch: Pearson ([\d.]+)", output("11_semantic_similarity", r"测试集 Pearson ([\d.]+)")),
     Claim(NR, r"scores the cosine's Pearson ([\d.]+), the frozen joint \[CLS\] \+ dense ([-\d.]+)",
           lambda: [NB11_TABLE()[2], NB11_TABLE()[1]]),
     # notebooks' own prose
@@ -267,9 +290,31 @@ CLAIMS: list[Claim] = [
     Claim(NB("08_sentence_classification"), r"完整微调 10 轮（.*?），测试集准确率 ([\d.]+)%，训练集却已经 ([\d.]+)%",
           lambda: [*result("entailment", "accuracy")(), *result("entailment", "accuracy", split="train")()]),
     Claim(NB("08_sentence_classification"), r"`\[CLS\]` 的 ([\d.]+)%（完整微调 10 轮", result("entailment", "accuracy")),
-    Claim(NB("10_question_answering"), r"训练窗口多出 ([\d.]+) 倍 \(这里是 (\d+) 个对 (\d+) 个\)",
-          lambda: (lambda a, w: [_number(w) / _number(a) - 1, w, a])(*output(
-              "10_question_answering", r"其中 (\d+) 个包含答案", r"(\d+) 个训练窗口")())),
-    Claim(NB("10_question_answering"), r"默认值训练 (\d+) 步，测试集 F1 为 ([\d.]+)，随机初始化只有 ([\d.]+)",
-          lambda: [run("qa")["steps"], *result("qa", "f1", scale=1)(), *result("qa", "f1", init="random", scale=1)()]),
+    Claim(NB("08_sentence_classification"), r"也不更新 ([\d,]+) 万个权重",
+          lambda: [_number(x) / 1e4 for x in output("08_sentence_classification", r"整个模型: ([\d,]+) 个")()]),
+    Claim(NB("08_sentence_classification"), r"完整微调训练全部约 ([\d,]+) 万个",
+          lambda: [_number(x) / 1e4 for x in output("08_sentence_classification", r"整个模型: ([\d,]+) 个")()]),
+    Claim(NB("08_sentence_classification"), r"同样只训练 ([\d,]+) 个权重", NB08_HEAD),
+    Claim(NB("08_sentence_classification"), r"只训练输出层的 ([\d,]+) 个数", NB08_HEAD),
+    Claim(NB("10_question_answering"), r"这里只有 (\d+) 个训练问题", output("10_question_answering", r"'train': (\d+)")),
+    Claim(NB("11_semantic_similarity"), r"余弦只有 ([\d.]+) 左右", NB11_CLS_COS),
+]
+
+# notebooks 00-06: figures their prose quotes from their own outputs
+CLAIMS += [
+    Claim(NB("00_overview"), r"新加的参数最多 ([\d,]+) 个",
+          output("00_overview", r"BertForTokenClassification.*\n\s+新的输出层: ([\d,]+) 个参数")),
+    Claim(NB("01_self_attention"), r"head 2 几乎把全部注意力 \(([\d.]+)\)",
+          output("01_self_attention", r"\n\s+2\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+")),
+    Claim(NB("03_bert_inputs"), r"其余 (\d+) 个字全部变成", output("03_bert_inputs", r"\[UNK\]: (\d+) 个")),
+    Claim(NB("04_bert_architecture"), r"BERT-base 是 ([\d.]+)M.*?按配置精确计算是 \*\*([\d.]+)M\*\*",
+          output("04_bert_architecture", r"BERT-base: ([\d.]+)M，幻灯片", r"BERT-large: ([\d.]+)M，幻灯片")),
+    Claim(NB("04_bert_architecture"), r"占了一半以上（base (\d+)%）",
+          output("04_bert_architecture", r"([\d.]+)%  前馈网络: L")),
+    Claim(NB("04_bert_architecture"), r"词元嵌入在 base 里占 (\d+)%，在 large 里只占 (\d+)%",
+          output("04_bert_architecture", r"BERT-base\n\s+[\d,]+\s+([\d.]+)%  词元嵌入",
+                 r"BERT-large\n\s+[\d,]+\s+([\d.]+)%  词元嵌入")),
+    Claim(NB("04_bert_architecture"), r"平均分配只有约 (\d+)%", output("04_bert_architecture", r"一个词元的份额: ([\d.]+)%")),
+    Claim(NB("06_next_sentence"), r"总体只有约 (\d+)% 是正例",
+          lambda: [float(output("06_next_sentence", r"总体正例比例:\s+([\d.]+)")()[0]) * 100]),
 ]
