@@ -98,10 +98,12 @@ def write_settings(directory: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """The base URL of a JupyterLab serving a copy of the repository's notebooks/ (and data/)."""
+    """The base URL of a JupyterLab serving a copy of the repository's notebooks/ (and data/, benchmarks/: the
+    notebooks read the committed result files there, as in the repository)."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (root / "data").symlink_to(ROOT / "data")
+    (root / "benchmarks").symlink_to(ROOT / "benchmarks")
     write_settings(root / "settings")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
