@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import sys
 from pathlib import Path
+
+from common import write_between
 
 from bertcourse import classroom
 
@@ -62,5 +63,4 @@ if __name__ == "__main__":
     OUT.write_text(json.dumps(results, indent=1, default=list))
     print(table(results))
     if "--readme" in sys.argv:
-        pattern = re.escape(MARKERS[0]) + ".*?" + re.escape(MARKERS[1])
-        README.write_text(re.sub(pattern, lambda _: readme_block(results), README.read_text(), flags=re.S))
+        write_between(README, *MARKERS, table(results))

@@ -52,3 +52,13 @@ def report(name: str, times: dict[str, list[float]], tokens: int, flops: float |
     print(f"{name:>10}        ratio: {result['ratio']['median']:.3f}  (bertcourse / transformers speed, "
           f"median of {len(ratios)}; min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
     return result
+
+
+def write_between(path: Path, begin: str, end: str, body: str) -> None:
+    """Replace what lies between the marker lines begin and end of a README with body (the generated tables)."""
+    text = path.read_text()
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"{path} must hold {begin} and {end} once each")
+    head, rest = text.split(begin)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{rest.split(end)[1]}")
+

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from common import write_between
 from finetune_results import SETTINGS
 
 from bertcourse import BertTokenizer, classroom, load_pretrained
@@ -228,10 +229,7 @@ def readme_block(text: str) -> str:
 
 def update_readme(results: dict) -> None:
     """Rewrite only the generated table of the README's real-benchmark section, so no figure is typed by hand."""
-    text = README.read_text()
-    readme_block(text)                                                  # the markers are there, once each
-    head, rest = text.split(BEGIN)
-    README.write_text(f"{head}{BEGIN}\n{table(results)}\n{END}{rest.split(END)[1]}")
+    write_between(README, BEGIN, END, table(results))
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
-from common import cpu_model, interleaved_times  # noqa: E402
+from common import cpu_model, interleaved_times, write_between  # noqa: E402
 
 from bertcourse import (BertForPreTraining, BertForQuestionAnswering, BertModel,  # noqa: E402
                         BertTokenizer, classroom, load_pretrained)
@@ -189,14 +189,6 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(results: dict) -> None:
-    text = README.read_text()
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"{README} must hold {BEGIN} and {END} once each")
-    head, rest = text.split(BEGIN)
-    README.write_text(f"{head}{BEGIN}\n{table(results)}\n{END}{rest.split(END)[1]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=32, help="tokens per text, [CLS] and [SEP] included")
@@ -236,7 +228,7 @@ def main() -> None:
     if out:
         out.write_text(json.dumps(results, indent=2) + "\n")
     if args.readme:
-        update_readme(results)
+        write_between(README, BEGIN, END, table(results))
 
 
 if __name__ == "__main__":
