@@ -27,10 +27,13 @@ models: install
 lab: install models
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Each notebook runs once (tests/test_notebooks.py): no error, the cells tagged nbval-check-output print what
-# is committed (nbval-lax's rules, tests/nbval_sanitize.cfg), at most 90 s; times in tests/artifacts/ (ignored).
+# The unit tests run on 2 workers, one core each (most are single-threaded Python); then, one at a time,
+# every notebook is executed once (tests/notebook_checks.py): those the browser test drives in JupyterLab,
+# the others with nbclient; no error, the cells tagged nbval-check-output print what is committed (nbval-lax's
+# rules, tests/nbval_sanitize.cfg), at most 90 s each; times in tests/artifacts/ (ignored).
 test: install models  ## unit tests, every notebook executed once (checked and timed), the browser test
-	$(PY) -m pytest tests --durations=15
+	$(PY) -m pytest tests -n 2 -m "not notebook and not browser" --durations=10
+	$(PY) -m pytest tests -m "notebook or browser" --durations=15
 
 test-fast: install  ## unit tests only: the inner loop
 	$(PY) -m pytest -m "not slow and not notebook and not browser"

@@ -47,6 +47,10 @@ def real_batch(hf_tokenizer):
     return batch
 
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs the unit tests on 2 workers: one core each
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -1,17 +1,18 @@
 """The course notebooks: committed clean, executed, light; and each runs top to bottom without an error.
 
-Each notebook is executed once (nbclient, `test_notebook_runs_clean_and_fast`), and that one run does
-everything: it fails on any error (a mistyped %magic included, which `pytest --nbval-lax` lets pass),
-compares the cells tagged `nbval-check-output` with their committed outputs by nbval-lax's rules and
+Each notebook is executed once in `make test`, and that one run does everything (tests/notebook_checks.py):
+it fails on any error (a mistyped %magic included, which `pytest --nbval-lax` lets pass), compares the
+cells tagged `nbval-check-output` with their committed outputs by nbval-lax's rules and
 tests/nbval_sanitize.cfg, and holds the notebook to the course's promise of at most 90 s on 2 CPU cores.
-Its times go to the git-ignored tests/artifacts/notebook_times.json, so the tracked
-benchmarks/notebook_times.json (the README's table, written by `make notebooks`) is never rewritten here.
-The checks on the committed files are quick and run in `make test-fast` too.
+The notebooks the browser test drives run there, in JupyterLab (with Chromium installed); the others run
+here, with nbclient (`test_notebook_runs_clean_and_fast`). Their times go to the git-ignored
+tests/artifacts/notebook_times.json, so the tracked benchmarks/notebook_times.json (the README's table,
+written by `make notebooks`) is never rewritten here. The checks on the committed files are quick and run
+in `make test-fast` too.
 """
 import copy
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,11 +20,10 @@ import pytest
 
 from bertcourse.exercises import EXERCISES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import run_notebooks  # noqa: E402
+from notebook_checks import check_execution, run_notebooks, runs_in_browser
 
 NOTEBOOKS = run_notebooks.notebook_paths()
-TIME_LIMIT = 90  # seconds, top to bottom, on the 2-core reference machine
+RUN_HERE = [p for p in NOTEBOOKS if not runs_in_browser(p)]  # the others run once, in tests/test_browser.py
 RERUN = "re-run it with `make notebooks` (or `python benchmarks/run_notebooks.py NAME`)"
 CHECK_CALL = re.compile(r"""check\(\s*["'](\d\d\.\d+)["']""")
 
@@ -110,17 +110,10 @@ def test_every_registered_exercise_has_its_notebook():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", RUN_HERE, ids=[p.stem for p in RUN_HERE])
 def test_notebook_runs_clean_and_fast(path):
-    committed = read(path)
     nb, seconds = run_notebooks.execute(path)  # raises CellExecutionError, with the cell, on any error
-    run_notebooks.record_times({path.stem: seconds}, run_notebooks.TEST_TIMES)
-    differences = run_notebooks.checked_output_differences(committed, nb)
-    assert not differences, f"{path.name}: outputs tagged nbval-check-output changed:\n" + "\n".join(differences)
-    run_notebooks.strip_tagged_outputs(nb)
-    assert not run_notebooks.heavy_outputs(nb), \
-        f"{path.name} now makes outputs over 200 kB: {run_notebooks.heavy_outputs(nb)}"
-    assert seconds <= TIME_LIMIT, f"{path.name} took {seconds:.0f} s; the course promises at most {TIME_LIMIT} s"
+    check_execution(path, nb, seconds)
 
 
 def test_timings_file_holds_every_notebook():
