@@ -19,10 +19,11 @@ with that cell's traceback and leaves the file untouched. Then, before it is wri
   tag it, or make it smaller (PNG figures at dpi 80-100).
 
 The seconds each notebook took go to benchmarks/notebook_times.json, from which the README's table is
-made. tests/test_notebooks.py runs the same `execute` once per notebook, compares the cells tagged
-`nbval-check-output` with their committed outputs (`checked_output_differences`: nbval-lax's rules and
-tests/nbval_sanitize.cfg), and records its times in the git-ignored tests/artifacts/notebook_times.json
-(`--times` reads or writes another file), so a test run leaves the working tree clean.
+made. `make test` executes each notebook once (tests/test_notebooks.py with the same `execute`, or the
+browser test in JupyterLab), compares the cells tagged `nbval-check-output` with their committed outputs
+(`checked_output_differences`: nbval-lax's rules and tests/nbval_sanitize.cfg), and records its times in the
+git-ignored tests/artifacts/notebook_times.json (`--times` reads or writes another file), so a test run
+leaves the working tree clean.
 """
 from __future__ import annotations
 
