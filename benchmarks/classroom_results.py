@@ -54,10 +54,6 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def readme_block(results: dict) -> str:
-    return f"{MARKERS[0]}\n{table(results)}\n{MARKERS[1]}"
-
-
 if __name__ == "__main__":
     results = collect()
     OUT.write_text(json.dumps(results, indent=1, default=list))

@@ -54,11 +54,22 @@ def report(name: str, times: dict[str, list[float]], tokens: int, flops: float |
     return result
 
 
-def write_between(path: Path, begin: str, end: str, body: str) -> None:
-    """Replace what lies between the marker lines begin and end of a README with body (the generated tables)."""
+def _split_at(path: Path, begin: str, end: str) -> tuple[str, str, str]:
+    """(before begin, between the markers, after end) of a README holding each marker line once."""
     text = path.read_text()
     if text.count(begin) != 1 or text.count(end) != 1:
         raise ValueError(f"{path} must hold {begin} and {end} once each")
     head, rest = text.split(begin)
-    path.write_text(f"{head}{begin}\n{body}\n{end}{rest.split(end)[1]}")
+    body, tail = rest.split(end)
+    return head, body.strip("\n"), tail
 
+
+def read_between(path: Path, begin: str, end: str) -> str:
+    """The generated block of a README (tests compare it with the table its JSON renders)."""
+    return _split_at(path, begin, end)[1]
+
+
+def write_between(path: Path, begin: str, end: str, body: str) -> None:
+    """Replace what lies between the marker lines begin and end of a README with body (the generated tables)."""
+    head, _, tail = _split_at(path, begin, end)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{tail}")

@@ -220,13 +220,6 @@ BEGIN = "<!-- realdata_results.py: begin (generated from realdata_results.json) 
 END = "<!-- realdata_results.py: end -->"
 
 
-def readme_block(text: str) -> str:
-    """What the README holds between the markers (a test compares it with `table`)."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"README.md must hold the markers {BEGIN} and {END} once each")
-    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n")
-
-
 def update_readme(results: dict) -> None:
     """Rewrite only the generated table of the README's real-benchmark section, so no figure is typed by hand."""
     write_between(README, BEGIN, END, table(results))

@@ -141,8 +141,10 @@ def test_the_readme_classroom_table_is_the_committed_results():
     """README.md's classroom table is rendered from benchmarks/classroom_results.json, never retyped."""
     sys.path.insert(0, str(classroom.DATA_DIR.parent / "benchmarks"))
     import classroom_results
+    from common import read_between
 
     results = json.loads(classroom_results.OUT.read_text())
     assert set(results["models"]) == set(classroom.NAMES)
-    assert classroom_results.readme_block(results) in classroom_results.README.read_text(), \
+    block = read_between(classroom_results.README, *classroom_results.MARKERS)
+    assert block == classroom_results.table(results), \
         "rerun `python benchmarks/classroom_results.py --readme` after `make models`"

@@ -151,9 +151,10 @@ def test_the_readme_real_data_table_is_the_committed_results(monkeypatch):
     """README.md's real-benchmark table is rendered from benchmarks/realdata_results.json, never retyped."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     import realdata_results as rr
+    from common import read_between
 
     results = json.loads(rr.OUT.read_text())
     assert {r["benchmark"] for r in results["rows"]} == set(rr.BENCHMARKS)
-    assert rr.readme_block(rr.README.read_text()) == rr.table(results), \
+    assert read_between(rr.README, rr.BEGIN, rr.END) == rr.table(results), \
         "rerun `python benchmarks/realdata_results.py --readme`"
 
