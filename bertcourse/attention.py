@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BertConfig
+from .dense import Dense
 from .dropout import Dropout
 
 
@@ -49,7 +50,7 @@ class MultiHeadSelfAttention(nn.Module):
         super().__init__()
         H = config.hidden_size
         self.num_heads = config.num_attention_heads
-        self.qkv = nn.Linear(H, 3 * H)  # weight rows: W_Q, then W_K, then W_V (each H x H)
+        self.qkv = Dense(H, 3 * H)  # weight rows: W_Q, then W_K, then W_V (each H x H)
         self.dropout = Dropout(config.attention_probs_dropout_prob)
 
     def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .attention import MultiHeadSelfAttention
 from .config import ACTIVATIONS, BertConfig
+from .dense import Dense
 from .dropout import Dropout
 
 
@@ -15,7 +15,7 @@ class AddAndNorm(nn.Module):
 
     def __init__(self, in_features: int, config: BertConfig):
         super().__init__()
-        self.dense = nn.Linear(in_features, config.hidden_size)
+        self.dense = Dense(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)  # checkpoint name
         self.dropout = Dropout(config.hidden_dropout_prob)
 
@@ -42,11 +42,11 @@ class Intermediate(nn.Module):
 
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.dense = Dense(config.hidden_size, config.intermediate_size)
         self.approximate = ACTIVATIONS[config.hidden_act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.gelu(self.dense(x), approximate=self.approximate)
+        return self.dense.gelu(x, self.approximate)
 
 
 class EncoderLayer(nn.Module):
