@@ -203,13 +203,13 @@ def main() -> None:
     if not 3 <= args.tokens <= 64:
         parser.error("--tokens must lie in 3..64 (the side-by-side view cuts texts at 64 tokens)")
     tokenizer = BertTokenizer.from_pretrained()
-    table, sources = changes(tokenizer, args.tokens)
-    results = {"idle": measure(table, args.reps)}
+    updates, sources = changes(tokenizer, args.tokens)
+    results = {"idle": measure(updates, args.reps)}
     load_idle = os.getloadavg()[0]
     busy = subprocess.Popen([sys.executable, "-c", BUSY])
     try:
         time.sleep(2)                                                 # let it reach full speed
-        results["busy"] = measure(table, args.reps)
+        results["busy"] = measure(updates, args.reps)
     finally:
         busy.kill()
         busy.wait()
@@ -217,7 +217,7 @@ def main() -> None:
           f"({cpu_model()}), load average {load_idle:.1f} before the busy process; models: {sources}; "
           f"{args.tokens}-token texts; medians of {args.reps} ms (target {TARGET_MS:.0f} ms)")
     print(f"{'update':>36}  {'idle, 1 thread':>14}  {'idle, default':>13}  {'busy, 1 thread':>14}  {'busy, default':>13}")
-    for name in table:
+    for name in updates:
         i, b = results["idle"][name], results["busy"][name]
         print(f"{name:>36}  {i['one thread']:11.1f} ms  {i['default threads']:10.1f} ms  "
               f"{b['one thread']:11.1f} ms  {b['default threads']:10.1f} ms")
