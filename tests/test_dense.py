@@ -26,7 +26,7 @@ def test_inference_takes_onednn_on_this_cpu_and_equals_linear(layer):
             y = layer(x)                                              # (B, T, H_out)
         assert calls.called == dense_module.ONEDNN
     torch.testing.assert_close(y, F.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
-    strided = torch.randn(17, 3, 48).transpose(0, 1)                 # not contiguous, as heads put back are
+    strided = torch.randn(17, 3, 48).transpose(0, 1)                 # a transposed view, not contiguous
     with torch.no_grad():
         torch.testing.assert_close(layer(strided), F.linear(strided, layer.weight, layer.bias), atol=1e-5, rtol=0)
 
