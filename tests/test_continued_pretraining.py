@@ -8,9 +8,8 @@ import torch
 from bertcourse import BertConfig, BertForPreTraining, BertTokenizer, load_pretrained
 from bertcourse.checkpoints import read_state_dict
 from bertcourse.default_model import default_model_dir
-from bertcourse.pretrain_run import (PretrainConfig, cloze_hits, cloze_score, cloze_sentences, pretrain,
-                                     unigram_log_prior)
-from bertcourse.pretraining import NspPair, fill_mask, next_sentence_probability
+from bertcourse.pretrain_run import PretrainConfig, cloze_hits, cloze_score, cloze_sentences, pretrain
+from bertcourse.pretraining import fill_mask, next_sentence_probability
 
 
 @pytest.fixture(scope="module")
@@ -82,24 +81,10 @@ def test_continued_pretraining_starts_from_minilm_and_saves_trained_heads(tmp_pa
     start = minilm["encoder.layer.0.output.dense.weight"]
     moved = trained.state_dict()["bert.encoder.layer.0.output.dense.weight"]
     assert 0 < (moved - start).abs().max() < 0.01                   # the encoder is adapted, not replaced
-    bias = trained.cls.predictions.bias                 # started at the corpus' log unigram prior, 3 steps ago
-    assert bias.max() - bias.min() > 1 and tok_of(bias.argmax()) in {"the", "."}
+    bias = trained.cls.predictions.bias                 # a fresh head: zero as in BERT, then 3 steps at <= 1e-3
+    assert 0 < bias.abs().max() <= 2.1e-3               # (Adam moves each weight by about the rate per step)
     hits = cloze_hits(trained, BertTokenizer.from_pretrained(out), cloze_sentences())
     assert cloze_score(out) == {"cloze_top5": sum(hits) / len(hits), "cloze_sentences": len(hits)}
-
-
-def tok_of(index: torch.Tensor) -> str:
-    return BertTokenizer.from_pretrained().convert_ids_to_tokens(int(index))
-
-
-def test_unigram_log_prior_is_the_smoothed_log_frequency_of_the_training_tokens(tok):
-    pairs = [NspPair(["the", "cat"], ["the", "dog"], True), NspPair(["a", "dog"], ["the", "end"], False)]
-    prior = unigram_log_prior(pairs, tok, smoothing=0.5)
-    total = 8 + 0.5 * len(tok)
-    assert prior.shape == (len(tok),) and prior.exp().sum() == pytest.approx(1, abs=1e-5)
-    assert prior[tok.vocab["the"]].exp() == pytest.approx(3.5 / total)
-    assert prior[tok.vocab["dog"]].exp() == pytest.approx(2.5 / total)
-    assert prior[tok.vocab["zebra"]].exp() == pytest.approx(0.5 / total)
 
 
 def test_unknown_init_is_refused(tmp_path):
