@@ -59,8 +59,10 @@ RECIPES: dict[str, Recipe] = {
                          "(the variance of the dev scores is 2.07)"),
     "ner": Recipe("ner", dict(epochs=4, max_length=96, batch_size=16, learning_rate=3e-4),
                   "full fine-tuning: dev entity F1 0.752 at lr 3e-4 against 0.488 at 1e-4, 0.655 at 2e-4, 0.742 at 5e-4"),
-    "qa": Recipe("qa", dict(epochs=2.2, max_length=128, batch_size=16, learning_rate=2e-4),
-                 "full fine-tuning, every answered window and a quarter of the answerless ones"),
+    "qa": Recipe("qa", dict(epochs=2.2, max_length=128, batch_size=16, learning_rate=3e-4),
+                 "full fine-tuning, every answered window and a quarter of the answerless ones: dev EM / F1 "
+                 "27.0 / 38.4 and 29.7 / 41.8 (seeds 0 and 1) at lr 3e-4 against 18.9 / 29.9 and 21.6 / 33.7 "
+                 "at 2e-4"),
 }
 NAMES = tuple(RECIPES)
 
