@@ -159,7 +159,8 @@ def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
     assert results["race"]["steps"] == 2 and results["race"]["seconds"] > 0
     updates = {"masking playground: new seed", "sentence pair: pick a pair", "WordPiece: new text",
                "attention explorer: new text", "attention explorer: new layer", "side by side (3 models): new text",
-               "side by side: new layer", "head ablation: heads off", "QA explorer: new question",
+               "side by side: new layer", "head ablation: heads off", "QA explorer: new question, window on screen",
+               "QA explorer: new question, all windows",
                "QA explorer: other window"}
     for load in ("idle", "busy"):
         assert set(medians[load]) == updates
@@ -178,7 +179,7 @@ def test_the_notebooks_readme_latency_table_is_the_committed_results(monkeypatch
     results = json.loads(widget_latency.OUT.read_text())
     block = read_between(widget_latency.README, widget_latency.BEGIN, widget_latency.END)
     assert block == widget_latency.table(results), "rerun `python benchmarks/widget_latency.py --readme`"
-    assert len(results["median_ms"]["idle"]) == 10 and results["race"]["seconds"] > 0
+    assert len(results["median_ms"]["idle"]) == 11 and results["race"]["seconds"] > 0
 
 
 # ---- masking playground: 05_masked_lm --------------------------------------------------------------------
@@ -350,11 +351,14 @@ def reference_qa(qa_model, question, context):
     """The first window's probabilities and best span, computed here from the model and the package's QA code."""
     from bertcourse.tasks import qa
 
+    from bertcourse.widgets.qa import WINDOW_TOKENS
+
     model, tok = qa_model
-    window = qa.make_windows(tok, question, context, max_length=192)[0]
+    window = qa.make_windows(tok, question, context, max_length=WINDOW_TOKENS)[0]
     with torch.no_grad():
         out = model(torch.tensor([window.input_ids]), torch.tensor([window.token_type_ids]))
-    return out.start_logits[0].softmax(-1), out.end_logits[0].softmax(-1), qa.predict(model, tok, question, context, 192)[0]
+    return (out.start_logits[0].softmax(-1), out.end_logits[0].softmax(-1),
+            qa.predict(model, tok, question, context, WINDOW_TOKENS)[0])
 
 
 def test_qa_explorer_shows_the_models_probabilities_and_best_span(qa_model):
@@ -389,23 +393,25 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
     from bertcourse.widgets import qa_explorer
 
     model, tok = qa_model
-    long = " ".join([PASSAGE] * 12)                           # too long for one window of 192 tokens
+    long = " ".join([PASSAGE] * 8)                            # too long for one window of 128 tokens
     app = qa_explorer(model, tok, question="Who designed the tower?", context=long)
-    windows = qa.make_windows(tok, "Who designed the tower?", long, max_length=192)
-    assert len(windows) == 3 and app.window.max == 2 and "3 个窗口" in app.answer.value
-    expected = qa.predict(model, tok, "Who designed the tower?", long, 192, n_best=5)
+    windows = qa.make_windows(tok, "Who designed the tower?", long, max_length=128)
+    W = len(windows)
+    assert W >= 3 and app.window.max == W - 1 and f"{W} 个窗口" in app.answer.value
+    assert app.answers.pending == 0 and "计算中" not in app.answer.value
+    expected = qa.predict(model, tok, "Who designed the tower?", long, 128, n_best=5)
     assert [s.text for s in app.answers.nbest] == [s.text for s in expected]
     np.testing.assert_allclose([s.score for s in app.answers.nbest], [s.score for s in expected], atol=1e-4)
     assert all(html.escape(s.text) in app.nbest_view.value for s in expected)
     home = app.window.value                                   # the window that holds the best answer
     assert expected[0].start_char in {o[0] for o in windows[home].offsets if o}
     answers, grids = app.answers, set()
-    for w in range(3):
+    for w in range(W):
         app.window.value = w
         grids.add(app.grid.value)
         assert app.answers is answers                         # the slider never reruns the model
         assert app.result.tokens == tok.convert_ids_to_tokens(windows[w].input_ids)
-        assert f"第 {w + 1} 个窗口（共 3 个）" in app.stride.value and "文档步幅 (doc stride)" in app.stride.value
+        assert f"第 {w + 1} 个窗口（共 {W} 个）" in app.stride.value and "文档步幅 (doc stride)" in app.stride.value
     shared = len({o for o in windows[1].offsets if o} & {o for o in windows[0].offsets if o})
     app.window.value = 1
     assert f"和前一个共有 {shared} 个词元" in app.stride.value and shared > 0
@@ -413,7 +419,41 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
     assert hi - lo == 64 < len(app.result.tokens)
     if app.result.best_tokens:
         assert lo <= app.result.best_tokens[0] <= app.result.best_tokens[1] < hi
-    assert len(grids) == 3                                    # each window has its own score grid
+    assert len(grids) == W                                    # each window has its own score grid
+
+
+def test_qa_explorer_answers_the_window_on_screen_first_then_the_rest(qa_model):
+    """A new question is drawn in two steps: the window the student looks at (one window of compute, within
+    100 ms), with a note that the others are running; then all windows, whose n-best is the package's."""
+    from bertcourse.tasks import qa
+    from bertcourse.widgets import qa_explorer
+
+    model, tok = qa_model
+    long = " ".join([PASSAGE] * 8)
+    app = qa_explorer(model, tok, question="Who designed the tower?", context=long)
+    app.window.value = shown = 1
+    states = []                                               # what the student sees after each redraw
+    app.chart.observe(lambda _: states.append((app.answers.pending, app.window.value, app.answer.value,
+                                               app.result.start_probs)), "value")
+    app.question.value = "When was the tower finished?"
+    windows = qa.make_windows(tok, "When was the tower finished?", long, max_length=128)
+    pending, window, line, start_probs = states[0]
+    assert pending == len(windows) - 1 and window == shown and f"其余 {pending} 个窗口计算中" in line
+    with torch.no_grad():                                     # the window on screen, run alone
+        out = model(torch.tensor([windows[shown].input_ids]), torch.tensor([windows[shown].token_type_ids]))
+    assert torch.allclose(start_probs, out.start_logits[0].softmax(-1), atol=1e-5)
+    first_best = qa.decode_spans(out.start_logits, out.end_logits, [windows[shown].offsets], long, n_best=1)[0]
+    assert html.escape(first_best.text) in line               # its own best answer, before the others ran
+    assert app.answers.pending == 0 and "计算中" not in app.answer.value
+    expected = qa.predict(model, tok, "When was the tower finished?", long, 128, n_best=5)
+    assert [s.text for s in app.answers.nbest] == [s.text for s in expected]
+
+
+def test_qa_explorer_windows_are_the_classroom_models_own():
+    from bertcourse import classroom
+    from bertcourse.widgets.qa import WINDOW_TOKENS
+
+    assert WINDOW_TOKENS == classroom.recipe("qa").settings["max_length"]
 
 
 def test_span_scores_mask_what_decoding_never_reads():

@@ -1,7 +1,8 @@
 """The QA explorer (10_question_answering): every window of a long passage (doc stride shown), the n-best
 answers with their scores, the gold answer when known, P(start)/P(end) bars and the start x end score grid
 of the chosen window. Windows come from tasks.qa.make_windows and answers from tasks.qa.decode_spans: the
-explorer only runs the model and draws.
+explorer only runs the model and draws. A new question is answered in two steps: the window on screen first
+(one window: shown within 100 ms on 2 cores, idle or busy), then the other windows, which complete the n-best.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import NamedTuple
 import ipywidgets as widgets
 import torch
 
+from torch.nn.utils.rnn import pad_sequence
+
 from ..tasks.common import MODEL_INPUTS, pad_batch
 from ..tasks.qa import MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, normalize_answer, squad_scores
 from ..tokenizer import BertTokenizer
@@ -21,6 +24,7 @@ from .common import colour_legend, error_html, grid_html, one_thread
 FOCUS_TOKENS = 64  # tokens the bar chart shows at most: with more, their labels are too small to read
 GRID_TOKENS = 24   # tokens per side of the start x end grid (24 x 24 cells stay readable)
 N_BEST = 5
+WINDOW_TOKENS = 128  # the classroom qa model's windows: it was trained and is scored on 128-token windows
 
 
 class QAView(NamedTuple):
@@ -33,28 +37,48 @@ class QAView(NamedTuple):
 
 
 class Answers(NamedTuple):
-    """One question about one passage, every window run through the model once."""
+    """One question about one passage: every window, and the logits of those the model has run on."""
     windows: list[Window]
-    start_logits: list[torch.Tensor]   # per window (T_w,)
-    end_logits: list[torch.Tensor]     # per window (T_w,)
-    nbest: list[Span]                  # over all windows, best first
+    start_logits: list[torch.Tensor | None]   # per window (T_w,); None until the model has run on it
+    end_logits: list[torch.Tensor | None]     # per window (T_w,)
+    nbest: list[Span]                         # over the windows run so far, best first
+
+    @property
+    def pending(self) -> int:
+        """Windows the model has not run on yet."""
+        return sum(s is None for s in self.start_logits)
 
 
 @torch.no_grad()
-def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
-                   max_length: int = 192, doc_stride: int | None = None, n_best: int = N_BEST,
-                   max_answer_length: int = MAX_ANSWER_LENGTH) -> Answers:
-    """All windows of the passage in one batch, and the n best spans over all of them."""
-    windows = make_windows(tokenizer, question, context, max_length=max_length, doc_stride=doc_stride)
+def run_windows(model: torch.nn.Module, windows: Sequence[Window]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Start and end logits of each window, all in one batch: (T_w,) each, the padding cut off."""
     model.eval()
     device = next(model.parameters()).device
     batch = pad_batch([{"input_ids": w.input_ids, "token_type_ids": w.token_type_ids,
                         "attention_mask": [1] * len(w.input_ids)} for w in windows])
     out = model(**{k: batch[k].to(device) for k in MODEL_INPUTS})
     start, end = out.start_logits.float().cpu(), out.end_logits.float().cpu()        # (W, T) each
-    nbest = decode_spans(start, end, [w.offsets for w in windows], context, max_answer_length, n_best)
     lengths = [len(w.input_ids) for w in windows]
-    return Answers(windows, [s[:n] for s, n in zip(start, lengths)], [e[:n] for e, n in zip(end, lengths)], nbest)
+    return [s[:n] for s, n in zip(start, lengths)], [e[:n] for e, n in zip(end, lengths)]
+
+
+def collect(windows: list[Window], start: list[torch.Tensor | None], end: list[torch.Tensor | None],
+            context: str, n_best: int = N_BEST, max_answer_length: int = MAX_ANSWER_LENGTH) -> Answers:
+    """The n best spans over the windows that have logits (decode_spans over those windows only)."""
+    done = [w for w, s in enumerate(start) if s is not None]
+    nbest = decode_spans(pad_sequence([start[w] for w in done], batch_first=True),     # (W_done, T)
+                         pad_sequence([end[w] for w in done], batch_first=True),
+                         [windows[w].offsets for w in done], context, max_answer_length, n_best) if done else []
+    return Answers(windows, start, end, nbest)
+
+
+def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
+                   max_length: int = WINDOW_TOKENS, doc_stride: int | None = None, n_best: int = N_BEST,
+                   max_answer_length: int = MAX_ANSWER_LENGTH) -> Answers:
+    """All windows of the passage in one batch, and the n best spans over all of them."""
+    windows = make_windows(tokenizer, question, context, max_length=max_length, doc_stride=doc_stride)
+    start, end = run_windows(model, windows)
+    return collect(windows, start, end, context, n_best, max_answer_length)
 
 
 def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int) -> QAView:
@@ -67,7 +91,7 @@ def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int
 
 
 def qa_view(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
-            max_length: int = 192) -> QAView:
+            max_length: int = WINDOW_TOKENS) -> QAView:
     """The start/end probabilities of the first window and its best span, as the explorer draws them."""
     with one_thread():
         answers = answer_windows(model, tokenizer, question, context, max_length)
@@ -162,7 +186,8 @@ class QAExplorer(widgets.VBox):
     every window once per text change; moving the window slider only redraws."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
-                 gold: str = "", max_length: int = 192, doc_stride: int | None = None, n_best: int = N_BEST):
+                 gold: str = "", max_length: int = WINDOW_TOKENS, doc_stride: int | None = None,
+                 n_best: int = N_BEST):
         self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
         self.doc_stride, self.n_best = doc_stride or max_length // 2, n_best
         self.context = widgets.Textarea(context, description="描述文本", continuous_update=False,
@@ -190,26 +215,44 @@ class QAExplorer(widgets.VBox):
         self.update()
 
     def update(self, change: dict | None = None) -> QAView | None:
-        """Answer the current question on every window; returns what is shown (None when unusable)."""
+        """Answer the current question: the window on screen first, drawn at once, then the other windows,
+        which complete the n-best and move the view to the best answer's window. Returns what is shown
+        (None when the text is unusable)."""
         try:
-            with one_thread():
-                self.answers = answer_windows(self.model, self.tokenizer, self.question.value, self.context.value,
-                                              self.max_length, self.doc_stride, self.n_best)
+            windows = make_windows(self.tokenizer, self.question.value, self.context.value,
+                                   max_length=self.max_length, doc_stride=self.doc_stride)
         except (ValueError, TypeError) as error:
             self.answer.value = error_html(error)
             self.answers = self.result = None
             return None
-        self.show_answers()
+        first = min(self.window.value, len(windows) - 1)
+        start: list[torch.Tensor | None] = [None] * len(windows)
+        end: list[torch.Tensor | None] = [None] * len(windows)
+        for batch in ([first], [w for w in range(len(windows)) if w != first]):
+            if not batch:
+                break
+            with one_thread():
+                for w, s, e in zip(batch, *run_windows(self.model, [windows[w] for w in batch])):
+                    start[w], end[w] = s, e
+            self.answers = collect(windows, start, end, self.context.value, self.n_best)
+            self.show_answers()
+            self.show_window(self.best_window() if not self.answers.pending else first)
+        return self.result
+
+    def best_window(self) -> int:
+        """The window that holds the best answer's first character (0 without an answer)."""
         best = self.answers.nbest[0] if self.answers.nbest else None
-        home = next((w for w, win in enumerate(self.answers.windows) if best and best.start_char in
-                     {o[0] for o in win.offsets if o}), 0)               # the window of the best answer
+        return next((w for w, win in enumerate(self.answers.windows) if best and best.start_char in
+                     {o[0] for o in win.offsets if o}), 0)
+
+    def show_window(self, w: int) -> None:
+        """Point the slider at window w and draw it once (a changed slider draws through its observer)."""
         before = self.window.value
         with self.window.hold_trait_notifications():                     # one redraw, not one per trait
             self.window.max = len(self.answers.windows) - 1
-            self.window.value = home
+            self.window.value = w
         if self.window.value == before:                                  # unchanged: nothing observed it
             self.draw()
-        return self.result
 
     def show_answers(self, change: dict | None = None) -> str:
         """The n-best list; with a gold answer, its matches in bold and the best answer's EM/F1."""
@@ -229,7 +272,9 @@ class QAExplorer(widgets.VBox):
         if gold:
             score = squad_scores([best], [[gold]])
             line += f" · 正确答案：<b>{html.escape(gold)}</b>（EM {score['exact_match']:.0f}，F1 {score['f1']:.0f}）"
-        self.answer.value = (f"<div style='font-size:15px'>{line} · {len(self.answers.windows)} 个窗口，每个最多 "
+        pending = (f"（这是屏幕上这个窗口的答案；其余 {self.answers.pending} 个窗口计算中…）"
+                   if self.answers.pending else "")
+        self.answer.value = (f"<div style='font-size:15px'>{line}{pending} · {len(self.answers.windows)} 个窗口，每个最多 "
                              f"{self.max_length} 个词元，文档步幅 (doc stride) {self.doc_stride}</div>")
         return self.answer.value
 
@@ -242,7 +287,7 @@ class QAExplorer(widgets.VBox):
 
     def _draw(self) -> QAView:
         w = self.window.value
-        view = window_view(self.answers, self.tokenizer, self.context.value, w)
+        view = self.result = window_view(self.answers, self.tokenizer, self.context.value, w)
         self.stride.value = stride_text(self.answers, w, self.context.value, self.doc_stride)
         lo, hi = self.shown = focus_range(len(view.tokens), view.best_tokens)
         gold = self.gold_tokens(w)
@@ -255,7 +300,6 @@ class QAExplorer(widgets.VBox):
         scores = span_scores(self.answers.start_logits[w], self.answers.end_logits[w], self.answers.windows[w].offsets)
         g_lo, g_hi = focus_range(len(view.tokens), view.best_tokens, GRID_TOKENS)
         self.grid.value = score_grid_html(scores, view.tokens, g_lo, g_hi)
-        self.result = view
         return view
 
     def gold_tokens(self, w: int) -> tuple[int, int] | None:
@@ -273,6 +317,6 @@ class QAExplorer(widgets.VBox):
 def qa_explorer(model: torch.nn.Module, tokenizer: BertTokenizer,
                 question: str = "Where did the fox jump?",
                 context: str = "The quick brown fox jumped over the lazy dog near the riverbank in the morning.",
-                gold: str = "", max_length: int = 192, doc_stride: int | None = None) -> QAExplorer:
+                gold: str = "", max_length: int = WINDOW_TOKENS, doc_stride: int | None = None) -> QAExplorer:
     """The QA explorer for a fine-tuned BertForQuestionAnswering (the classroom "qa" model)."""
     return QAExplorer(model, tokenizer, question, context, gold, max_length, doc_stride)
