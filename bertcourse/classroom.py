@@ -51,7 +51,10 @@ RECIPES: dict[str, Recipe] = {
         "(held-out still 15%) 32.5% / 75.0% / 22 in 15% more time. The targets need the compute: 600 "
         "steps (17.8 min of training here) reach 35.1% / 83.5% / 28 of 42"),
     "sentiment": Recipe("sentiment", dict(epochs=3, max_length=64), "full fine-tuning, [CLS] pooling"),
-    "entailment": Recipe("entailment", dict(epochs=10, max_length=96), "full fine-tuning, [CLS] pooling"),
+    "entailment": Recipe("entailment", dict(epochs=10, max_length=96),
+                         "full fine-tuning, [CLS] pooling: dev accuracy 0.603 and 0.654 (seeds 0 and 1) at 10 "
+                         "epochs, lr 1e-4, against 0.500 and 0.500 at 5 epochs (half the time), 0.423 and 0.577 "
+                         "at lr 3e-4, 0.410 and 0.474 at 5 epochs and 3e-4"),
     "similarity": Recipe("similarity", dict(freeze=True, pooling="bi-encoder", epochs=4, max_length=96,
                                             learning_rate=0.3),
                          "frozen bi-encoder: a*cos(u, v)+b on MiniLM's own sentence vectors keeps what the "
