@@ -423,8 +423,8 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
 
 
 def test_qa_explorer_answers_the_window_on_screen_first_then_the_rest(qa_model):
-    """A new question is drawn in two steps: the window the student looks at (one window of compute, within
-    100 ms), with a note that the others are running; then all windows, whose n-best is the package's."""
+    """A new question is drawn in two steps: the window the student looks at (one window through the model),
+    with a note that the others are running; then all windows, whose n-best is the package's."""
     from bertcourse.tasks import qa
     from bertcourse.widgets import qa_explorer
 

@@ -2,7 +2,8 @@
 answers with their scores, the gold answer when known, P(start)/P(end) bars and the start x end score grid
 of the chosen window. Windows come from tasks.qa.make_windows and answers from tasks.qa.decode_spans: the
 explorer only runs the model and draws. A new question is answered in two steps: the window on screen first
-(one window: shown within 100 ms on 2 cores, idle or busy), then the other windows, which complete the n-best.
+(one window through the model, so the student sees it change at once), then the other windows, which complete
+the n-best (benchmarks/widget_latency.py times both).
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 import torch
-
 from torch.nn.utils.rnn import pad_sequence
 
 from ..tasks.common import MODEL_INPUTS, pad_batch
