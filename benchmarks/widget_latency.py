@@ -10,9 +10,11 @@ race updates as it trains: its whole run (three trainings, idle) is timed once, 
 --readme (with the default --out) also rewrites the latency table of notebooks/README.md from the JSON.
 
 Each update is what the kernel does when a student changes one control, checked to redraw; the browser's
-own rendering is not counted. Every update runs twice per repetition, interleaved: as shipped (inside
-widgets.common.one_thread: one torch thread) and with torch's default threads (one per core), first idle,
-then beside a process this script starts, which multiplies matrices on torch's default threads.
+own rendering is not counted. Every update runs three times per repetition, interleaved: as shipped (inside
+widgets.threads.widget_threads: the cores other processes left free since the last update), on one torch
+thread, and on torch's default threads (one per core); first idle, then beside a process this script
+starts, which multiplies matrices on torch's default threads. How many threads the shipped updates chose
+is counted.
 Medians in milliseconds; the load average is printed, since other processes on the machine count too.
 Models: the classroom "pretraining" and "qa" models when prepared (`make models`), else MiniLM with fresh
 heads (the same arithmetic, so the same latency).
@@ -20,6 +22,7 @@ heads (the same arithmetic, so the same latency).
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import itertools
 import json
@@ -41,6 +44,7 @@ from bertcourse import (BertForPreTraining, BertForQuestionAnswering, BertModel,
 from bertcourse import widgets  # noqa: E402
 from bertcourse.tasks import get_task  # noqa: E402
 from bertcourse.widgets import attention, compare, masking, pairs, qa  # noqa: E402
+from bertcourse.widgets import threads as threads_module  # noqa: E402
 
 TARGET_MS = 100.0
 OUT = Path(__file__).with_name("widget_latency.json")
@@ -49,7 +53,8 @@ BEGIN, END = "<!-- widget-latency:start (benchmarks/widget_latency.py --readme) 
 WORDS = ("the old man saw a small dog run across the green field near the river while his young "
          "daughter read a long book about the history of the city in the warm summer light").split()
 BUSY = "import torch\na = torch.randn(768, 768)\nwhile True:\n    a = (a @ a).tanh()\n"
-THREADED = (attention, compare, masking, pairs, qa)        # the modules whose updates use one_thread
+THREADED = (attention, compare, masking, pairs, qa)        # the modules whose updates use widget_threads
+MODES = ("as shipped", "one thread", "default threads")
 
 
 def texts_of(tokenizer: BertTokenizer, n_tokens: int, count: int) -> list[str]:
@@ -155,32 +160,47 @@ def changes(tokenizer: BertTokenizer, n_tokens: int) -> tuple[dict[str, Callable
 
 
 @contextlib.contextmanager
-def default_threads():
-    """The updates without one_thread: torch's default of one thread per core."""
-    saved = {m: m.one_thread for m in THREADED}
+def fixed_threads(threads: int | None):
+    """The updates on a fixed number of torch threads instead of widget_threads (None: torch's default)."""
+    @contextlib.contextmanager
+    def pinned():
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads or before)
+        try:
+            yield threads or before
+        finally:
+            torch.set_num_threads(before)
+    saved = {m: m.widget_threads for m in THREADED}
     for m in THREADED:
-        m.one_thread = contextlib.nullcontext
+        m.widget_threads = pinned
     try:
         yield
     finally:
         for m, f in saved.items():
-            m.one_thread = f
+            m.widget_threads = f
 
 
-def measure(table: dict[str, Callable[[], None]], reps: int) -> dict[str, dict[str, float]]:
-    """Median ms per update, as shipped (one thread) and with default threads, interleaved."""
-    def without(change: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            with default_threads():
-                change()
+def measure(table: dict[str, Callable[[], None]], reps: int) -> tuple[dict[str, dict[str, float]], dict[int, int]]:
+    """Median ms per update in each mode, interleaved; and how often the shipped updates chose n threads."""
+    def pinned(change: Callable[[], None], threads: int | None) -> Callable[[], None]:
+        def run() -> float | None:
+            with fixed_threads(threads):
+                return change()
         return run
-    contenders = {**{(name, "one thread"): f for name, f in table.items()},
-                  **{(name, "default threads"): without(f) for name, f in table.items()}}
-    times = interleaved_times(contenders, reps)
+    chosen: list[int] = []
+    choose = threads_module.CHOOSER.threads
+    threads_module.CHOOSER.threads = lambda most: chosen.append(choose(most)) or chosen[-1]
+    contenders = {**{(name, "as shipped"): f for name, f in table.items()},
+                  **{(name, "one thread"): pinned(f, 1) for name, f in table.items()},
+                  **{(name, "default threads"): pinned(f, None) for name, f in table.items()}}
+    try:
+        times = interleaved_times(contenders, reps)
+    finally:
+        del threads_module.CHOOSER.threads                            # the method again
     out: dict[str, dict[str, float]] = {}
     for (name, mode), seconds in times.items():
         out.setdefault(name, {})[mode] = 1000 * sorted(seconds)[len(seconds) // 2]
-    return out
+    return out, dict(sorted(collections.Counter(chosen).items()))
 
 
 def race_seconds(steps: int) -> float:
@@ -200,11 +220,14 @@ def table(results: dict) -> str:
     medians = results["median_ms"]
     lines = ["| update | idle | beside a busy process | within 100 ms |", "|---|---:|---:|---|"]
     for name, idle in medians["idle"].items():
-        i, b = idle["one thread"], medians["busy"][name]["one thread"]
+        i, b = idle["as shipped"], medians["busy"][name]["as shipped"]
         lines.append(f"| {name} | {i:.1f} ms | {b:.1f} ms | {'yes' if max(i, b) <= TARGET_MS else 'no'} |")
     race = results["race"]
-    lines += ["", f"Medians of {results['reps']} updates of {results['tokens']}-token texts, as shipped (one torch "
-              f"thread), on {results['cpus']} CPUs ({results['cpu']}); the QA passage needs "
+    chose = {load: ", ".join(f"{n} thread{'s' if int(n) > 1 else ''} {k} times" for n, k in counts.items())
+             for load, counts in results["threads_chosen"].items()}
+    lines += ["", f"Medians of {results['reps']} updates of {results['tokens']}-token texts, as shipped (on the cores "
+              f"other processes left free: idle the updates chose {chose['idle']}; beside the busy process "
+              f"{chose['busy']}), on {results['cpus']} CPUs ({results['cpu']}); the QA passage needs "
               f"{results['models']['QA windows']} windows of {results['models']['QA window tokens']} tokens (notebook "
               "10's longest passage): a new question draws the window on screen first, then runs the others. "
               f"The fine-tuning race ({race['steps']} steps "
@@ -227,27 +250,27 @@ def main() -> None:
         parser.error("--tokens must lie in 3..64 (the side-by-side view cuts texts at 64 tokens)")
     tokenizer = BertTokenizer.from_pretrained()
     updates, sources = changes(tokenizer, args.tokens)
-    results = {"idle": measure(updates, args.reps)}
+    results, chosen = {}, {}
+    results["idle"], chosen["idle"] = measure(updates, args.reps)
     load_idle = os.getloadavg()[0]
     busy = subprocess.Popen([sys.executable, "-c", BUSY])
     try:
         time.sleep(2)                                                 # let it reach full speed
-        results["busy"] = measure(updates, args.reps)
+        results["busy"], chosen["busy"] = measure(updates, args.reps)
     finally:
         busy.kill()
         busy.wait()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} default threads, {os.cpu_count()} CPUs "
           f"({cpu_model()}), load average {load_idle:.1f} before the busy process; models: {sources}; "
           f"{args.tokens}-token texts; medians of {args.reps} ms (target {TARGET_MS:.0f} ms)")
-    print(f"{'update':>36}  {'idle, 1 thread':>14}  {'idle, default':>13}  {'busy, 1 thread':>14}  {'busy, default':>13}")
+    print(f"{'update':>44}" + "".join(f"  {load + ', ' + mode:>24}" for load in results for mode in MODES))
     for name in updates:
-        i, b = results["idle"][name], results["busy"][name]
-        print(f"{name:>36}  {i['one thread']:11.1f} ms  {i['default threads']:10.1f} ms  "
-              f"{b['one thread']:11.1f} ms  {b['default threads']:10.1f} ms")
+        print(f"{name:>44}" + "".join(f"  {results[load][name][mode]:21.1f} ms" for load in results for mode in MODES))
+    print("threads the shipped updates chose (threads: updates):", chosen)
     race = {"steps": args.race_steps, "seconds": race_seconds(args.race_steps) if args.race_steps else None}
     print(f"fine-tuning race, {args.race_steps} steps x 3 runs: {race['seconds']} s")
     results = {"cpu": cpu_model(), "cpus": os.cpu_count(), "load_before": load_idle, "reps": args.reps,
-               "tokens": args.tokens, "models": sources, "median_ms": results, "race": race}
+               "tokens": args.tokens, "models": sources, "median_ms": results, "threads_chosen": chosen, "race": race}
     if out:
         out.write_text(json.dumps(results, indent=2) + "\n")
     if args.readme:

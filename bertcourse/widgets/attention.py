@@ -19,7 +19,8 @@ from PIL import Image
 
 from ..tokenizer import SPECIAL_TOKENS, BertTokenizer
 from ..viz.attention import KEY_LABEL, QUERY_LABEL, attention_stack
-from .common import VIRIDIS, colour_legend, error_html, grid_html, one_thread
+from .common import VIRIDIS, colour_legend, error_html, grid_html
+from .threads import widget_threads
 
 ALL_HEADS = "all"
 
@@ -113,7 +114,7 @@ class AttentionExplorer(widgets.VBox):
         except ValueError as error:
             self.status.value = error_html(error)
             return self.status.value
-        with torch.no_grad(), one_thread():
+        with torch.no_grad(), widget_threads():
             out = self.model(input_ids=torch.tensor([enc.input_ids]),
                              token_type_ids=torch.tensor([enc.token_type_ids]), output_attentions=True)
         self.model_runs += 1

@@ -1,5 +1,4 @@
-"""What every widget shares: error lines, figures as PNG bytes, a coloured grid of numbers, and one
-torch thread while a widget updates.
+"""What every widget shares: error lines, figures as PNG bytes, a coloured grid of numbers.
 
 Each widget's callbacks return what they drew, so the apps are tested by setting `.value` without a
 browser (tests/test_widgets.py) and in JupyterLab by tests/test_browser.py.
@@ -9,8 +8,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -32,19 +30,6 @@ def figure_png(figure: Figure) -> bytes:
     figure.savefig(png, format="png")
     plt.close(figure)
     return png.getvalue()
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run a widget update on one torch thread, then restore the setting. On a 2-core laptop shared with a
-    second busy kernel, torch's two intra-op threads wait on each other: benchmarks/widget_latency.py
-    measures the difference, idle and busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def hex_colours(values: torch.Tensor) -> list[list[str]]:

@@ -16,7 +16,8 @@ from ..tasks.qa import predict as qa_predict
 from ..tokenizer import BertTokenizer
 from ..viz.attention import attention_stack
 from .attention import heatmap_html
-from .common import error_html, one_thread, probability_text
+from .common import error_html, probability_text
+from .threads import widget_threads
 
 
 class AttentionComparison(widgets.VBox):
@@ -54,7 +55,7 @@ class AttentionComparison(widgets.VBox):
             self.status.value = error_html(error)
             return self.shown()
         ids = torch.tensor([enc.input_ids])
-        with one_thread():
+        with widget_threads():
             for name, model in self.models.items():
                 model.eval()
                 self.attentions[name] = attention_stack(model(ids, output_attentions=True).attentions)
@@ -135,7 +136,7 @@ class HeadAblation(widgets.VBox):
     def run_intact(self, change: dict | None = None) -> tuple[list, list] | None:
         """The model with every head, once per text; then the ablated one."""
         try:
-            with one_thread():
+            with widget_threads():
                 self.intact = self.answer(self.model)
         except (TypeError, ValueError) as error:
             self.view.value, self.intact, self.result = error_html(error), None, None
@@ -147,7 +148,7 @@ class HeadAblation(widgets.VBox):
         if self.intact is None:
             return None
         off = set(self.heads.value)
-        with one_thread():
+        with widget_threads():
             ablated = self.answer(HeadMasked(self.model, head_mask_of(self.model.config, off))) if off else self.intact
         self.result = (self.intact, ablated)
         self.view.value = self.html(off)

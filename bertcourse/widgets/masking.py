@@ -13,7 +13,8 @@ import torch
 from ..pretraining import IGNORE, expected_masking_rates, mask_tokens, masking_rates, outcome_names
 from ..tokenizer import BertTokenizer
 from ..viz.inputs import OUTCOME_COLOURS, OUTCOME_LABELS
-from .common import error_html, one_thread, probability_text
+from .common import error_html, probability_text
+from .threads import widget_threads
 
 
 class Guess(NamedTuple):
@@ -147,7 +148,7 @@ class MaskingPlayground(widgets.VBox):
             self.random_ratio.max = round(1.0 - self.mask_ratio.value, 2)   # the three shares sum to 1
             p, m, r = self.probability.value, self.mask_ratio.value, self.random_ratio.value
             self.keep.value = f"<div style='margin-left:155px'>选中，保持不变：<b>{1 - m - r:.2f}</b></div>"
-            with one_thread():
+            with widget_threads():
                 self.result = self._draw(p, m, r)
             return self.result
         finally:

@@ -18,7 +18,8 @@ from PIL import Image
 from ..pretraining import NspPair, make_nsp_pairs, next_sentence_probability
 from ..tokenizer import BertTokenizer
 from ..viz.style import SEGMENT_COLOURS
-from .common import error_html, one_thread
+from .common import error_html
+from .threads import widget_threads
 
 DIMS = 16       # embedding dimensions pictured (of H)
 PIXELS = 12     # size of one value in the picture
@@ -118,7 +119,7 @@ class SentencePairPlayground(widgets.VBox):
             self.verdict.value = error_html(error)
             self.p_is_next = None
             return None
-        with one_thread():
+        with widget_threads():
             p = next_sentence_probability(self.model, self.tokenizer, self.a.value, self.b.value)
             parts = embedding_parts(self.model.bert.embeddings, enc.input_ids, enc.token_type_ids)
         self.p_is_next = p

@@ -19,7 +19,8 @@ from ..tasks.common import MODEL_INPUTS, pad_batch
 from ..tasks.qa import MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, normalize_answer, squad_scores
 from ..tokenizer import BertTokenizer
 from ..viz.qa import SPAN_COLOURS, SPAN_NAMES
-from .common import colour_legend, error_html, grid_html, one_thread
+from .common import colour_legend, error_html, grid_html
+from .threads import widget_threads
 
 FOCUS_TOKENS = 64  # tokens the bar chart shows at most: with more, their labels are too small to read
 GRID_TOKENS = 24   # tokens per side of the start x end grid (24 x 24 cells stay readable)
@@ -93,7 +94,7 @@ def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int
 def qa_view(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
             max_length: int = WINDOW_TOKENS) -> QAView:
     """The start/end probabilities of the first window and its best span, as the explorer draws them."""
-    with one_thread():
+    with widget_threads():
         answers = answer_windows(model, tokenizer, question, context, max_length)
     return window_view(answers, tokenizer, context, 0)
 
@@ -231,7 +232,7 @@ class QAExplorer(widgets.VBox):
         for batch in ([first], [w for w in range(len(windows)) if w != first]):
             if not batch:
                 break
-            with one_thread():
+            with widget_threads():
                 for w, s, e in zip(batch, *run_windows(self.model, [windows[w] for w in batch])):
                     start[w], end[w] = s, e
             self.answers = collect(windows, start, end, self.context.value, self.n_best)
@@ -282,7 +283,7 @@ class QAExplorer(widgets.VBox):
         """Redraw the chosen window from the cached logits: bars around its best span, and its score grid."""
         if self.answers is None:
             return None
-        with one_thread():                   # many small tensor operations: two threads would wait on each other
+        with widget_threads():
             return self._draw()
 
     def _draw(self) -> QAView:
