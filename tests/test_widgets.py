@@ -132,6 +132,20 @@ def test_bad_text_is_reported_in_the_widget_not_raised(explorer):
     assert explorer.picture.value != picture
 
 
+def test_grid_colours_are_matplotlibs_viridis_cell_for_cell():
+    """The grid's colour lookup gives what matplotlib's colormap gives, edges and masked cells included."""
+    from bertcourse.widgets.common import MASKED_COLOUR, VIRIDIS, hex_colours
+
+    torch.manual_seed(0)
+    values = torch.rand(40, 40)
+    values[0, :8] = torch.tensor([0.0, 1.0, 0.99999, 1 / 256, 255 / 256, float("nan"), -0.5, 2.0])
+    rgb = VIRIDIS(values.nan_to_num(0).clamp(0, 1).numpy(), bytes=True)[..., :3]             # (40, 40, 3)
+    expected = [[MASKED_COLOUR if m else "#%02x%02x%02x" % tuple(px) for px, m in zip(row, mrow)]
+                for row, mrow in zip(rgb.tolist(), values.isnan().tolist())]
+    assert hex_colours(values) == expected
+    assert hex_colours(values)[0][5] == MASKED_COLOUR
+
+
 def test_strongest_links_skips_positions_and_orders_by_weight():
     weights = torch.zeros(2, 3, 3)
     weights[1, 2, 0], weights[0, 1, 2], weights[0, 0, 1] = 0.9, 0.7, 0.95

@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 VIRIDIS = colormaps["viridis"]
+VIRIDIS_HEX = ["#%02x%02x%02x" % tuple(rgba[:3]) for rgba in VIRIDIS(range(VIRIDIS.N), bytes=True).tolist()]
 MASKED_COLOUR = "#d9d9d9"  # grid cells that do not count (e.g. end before start)
 
 
@@ -33,11 +34,12 @@ def figure_png(figure: Figure) -> bytes:
 
 
 def hex_colours(values: torch.Tensor) -> list[list[str]]:
-    """(R, C) values in 0..1 (NaN = masked) -> CSS colours on the viridis scale."""
+    """(R, C) values in 0..1 (NaN = masked) -> CSS colours on the viridis scale: the colormap's own 256
+    steps, binned as matplotlib bins them, looked up instead of formatted cell by cell."""
     masked = values.isnan()
-    rgb = VIRIDIS(values.nan_to_num(0).clamp(0, 1).numpy(), bytes=True)[..., :3]   # (R, C, 3) uint8
-    return [[MASKED_COLOUR if m else "#%02x%02x%02x" % tuple(px) for px, m in zip(row, mrow)]
-            for row, mrow in zip(rgb.tolist(), masked.tolist())]
+    steps = (values.nan_to_num(0).clamp(0, 1) * VIRIDIS.N).long().clamp(max=VIRIDIS.N - 1)   # (R, C)
+    return [[MASKED_COLOUR if m else VIRIDIS_HEX[k] for k, m in zip(row, mrow)]
+            for row, mrow in zip(steps.tolist(), masked.tolist())]
 
 
 def colour_legend(low: str = "0", high: str = "1", what: str = "注意力权重 (attention weight)") -> str:
