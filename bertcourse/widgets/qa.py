@@ -237,7 +237,9 @@ class QAExplorer(widgets.VBox):
                     start[w], end[w] = s, e
             self.answers = collect(windows, start, end, self.context.value, self.n_best)
             self.show_answers()
-            self.show_window(self.best_window() if not self.answers.pending else first)
+            home = first if self.answers.pending else self.best_window()
+            if batch[0] == first or home != first:        # the second step redraws only to move the view
+                self.show_window(home)
         return self.result
 
     def best_window(self) -> int:

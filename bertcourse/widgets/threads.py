@@ -73,9 +73,10 @@ class ThreadChooser:
         now = self.take()
         if now is None:                                   # no /proc/stat: one thread is the safe choice
             return 1
-        if self.last is not None and now.wall - self.last.wall >= MIN_INTERVAL:
+        if self.last is None:
+            self.last = now
+        elif now.wall - self.last.wall >= MIN_INTERVAL:
             self.choice = round(free_cores(self.last, now, self.cpus()))
-        if self.last is None or now.wall - self.last.wall >= MIN_INTERVAL:
             self.last = now
         return max(1, min(most, self.choice))
 
