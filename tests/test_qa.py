@@ -144,6 +144,26 @@ def test_default_stride_is_half_the_window(tok, long_examples):
         assert first_chars == [doc[k * (max_length // 2)][1] for k in range(len(windows))]
 
 
+
+def test_a_passage_is_tokenized_once_per_tokenizer(tok, long_examples, monkeypatch):
+    """New questions on one passage (the QA explorer, a test split of 86 questions on 15 passages) reuse its
+    tokens; another tokenizer (here cased, so 'Carrow' is not 'carrow') tokenizes it afresh."""
+    ex = long_examples[-1]
+    cased = BertTokenizer(dict(tok.vocab), do_lower_case=False)
+    calls = []
+    for t in (tok, cased):
+        monkeypatch.setattr(t, "tokenize_with_offsets", lambda text, t=t: calls.append(t) or
+                            BertTokenizer.tokenize_with_offsets(t, text))
+    context = ex.context + " A sentence no other test has seen."     # not cached by an earlier test
+    first = make_windows(tok, "Who lived there?", context, max_length=128)
+    again = make_windows(tok, ex.question, context, max_length=128)
+    fresh = [(a, b) for _, a, b, _ in BertTokenizer.tokenize_with_offsets(tok, context)]
+    for windows in (first, again):                                     # every context token, in order
+        assert list(dict.fromkeys(o for w in windows for o in w.offsets if o is not None)) == fresh
+    cased_windows = make_windows(cased, ex.question, context, max_length=128)
+    assert calls == [tok, tok, tok, cased, cased]      # question and context; the question only; both afresh
+    assert [w.input_ids for w in cased_windows] != [w.input_ids for w in again]
+
 @pytest.mark.parametrize("max_length, doc_stride", [(64, 20), (96, 128), (128, 50)])
 def test_windows_match_the_fast_tokenizer(tok, hf_tokenizer, long_examples, max_length, doc_stride):
     """Our doc_stride is run_squad.py's step between windows; the fast tokenizer's stride is the overlap."""

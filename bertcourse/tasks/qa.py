@@ -10,6 +10,7 @@ vectors s and e that score every passage token as the answer's first and last to
 """
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -127,7 +128,14 @@ class Window:
     end_position: int = 0                     # answer is not entirely inside this window (run_squad.py)
 
 
-def answer_tokens(tokens: list[Token], answer: tuple[str, int]) -> tuple[int, int]:
+@functools.lru_cache(maxsize=32)
+def context_tokens(tokenizer: BertTokenizer, context: str) -> tuple[Token, ...]:
+    """The context's tokens with their character offsets, kept for the next question on the same passage:
+    a passage has many questions, and the QA explorer asks new ones about one passage."""
+    return tuple(tokenizer.tokenize_with_offsets(context))
+
+
+def answer_tokens(tokens: Sequence[Token], answer: tuple[str, int]) -> tuple[int, int]:
     """First and last context token that overlap the answer's characters."""
     text, start = answer
     inside = [k for k, (_, a, b, _) in enumerate(tokens) if a < start + len(text) and b > start]
@@ -149,7 +157,7 @@ def make_windows(tokenizer: BertTokenizer, question: str, context: str, answer: 
     if doc_stride < 1:
         raise ValueError(f"doc_stride={doc_stride}: windows must move forward, use doc_stride >= 1")
     query = tokenizer.tokenize_with_offsets(question)[:max_query_length]
-    doc = tokenizer.tokenize_with_offsets(context)
+    doc = context_tokens(tokenizer, context)
     if not query or not doc:
         name = "question" if not query else "context"
         raise ValueError(f"the {name} has no tokens (only invisible characters); give it some words")
