@@ -72,9 +72,10 @@ RECIPES: dict[str, Recipe] = {
                  "better restart kept, as Devlin et al. did on small sets) where the 754 questions of the first two "
                  "rounds gave 33.8 / 40.4 and 35.1 / 44.7 in as many steps, and 27.0 / 38.4 and 29.7 / 41.8 in the "
                  "198 steps of the earlier recipe; the 1,532 questions in 197 steps 25.7 / 37.4 and 21.6 / 37.6, "
-                 "half of the 754 in 189 steps 17.6 / 29.5 (seed 0). lr 3e-4 against 2e-4 (198 steps, 754 questions) 18.9 "
-                 "/ 29.9 and 21.6 / 33.7, 5e-4 (1,532 questions, 198 steps) 18.9 / 30.9; the fresh output layer at 10x "
-                 "(3e-3) 29.7 / 34.6 and 33.8 / 43.4; starting from the classroom pretraining model 14.9 / 25.7"),
+                 "half of the 754 in 189 steps 17.6 / 29.5 (seed 0). lr 3e-4 against 2e-4 (198 steps, 754 "
+                 "questions) 18.9 / 29.9 and 21.6 / 33.7, 5e-4 (1,532 questions, 197 steps) 18.9 / 30.9; the fresh "
+                 "output layer at 10x (3e-3) 29.7 / 34.6 and 33.8 / 43.4; starting from the classroom pretraining "
+                 "model 14.9 / 25.7"),
 }
 NAMES = tuple(RECIPES)
 

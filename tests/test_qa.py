@@ -144,7 +144,6 @@ def test_default_stride_is_half_the_window(tok, long_examples):
         assert first_chars == [doc[k * (max_length // 2)][1] for k in range(len(windows))]
 
 
-
 def test_a_passage_is_tokenized_once_per_tokenizer(tok, long_examples, monkeypatch):
     """New questions on one passage (the QA explorer, a test split of 86 questions on 15 passages) reuse its
     tokens; another tokenizer (here cased, so 'Carrow' is not 'carrow') tokenizes it afresh."""
@@ -163,6 +162,7 @@ def test_a_passage_is_tokenized_once_per_tokenizer(tok, long_examples, monkeypat
     cased_windows = make_windows(cased, ex.question, context, max_length=128)
     assert calls == [tok, tok, tok, cased, cased]      # question and context; the question only; both afresh
     assert [w.input_ids for w in cased_windows] != [w.input_ids for w in again]
+
 
 @pytest.mark.parametrize("max_length, doc_stride", [(64, 20), (96, 128), (128, 50)])
 def test_windows_match_the_fast_tokenizer(tok, hf_tokenizer, long_examples, max_length, doc_stride):
