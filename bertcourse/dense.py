@@ -1,14 +1,18 @@
-"""nn.Linear whose inference on an x86 CPU runs through oneDNN, with GELU fused in where one follows.
+"""nn.Linear whose inference on an x86 CPU may run through oneDNN, with GELU fused in where one follows.
 
-Why: for BERT's shapes (thousands of tokens x 384 -> 1,152 / 1,536 and back) PyTorch's default fp32 CPU
-matrix product (MKL) measured 15-30% slower than oneDNN's on the course's 2-core AMD EPYC machines, and
-fusing GELU into the product saves a pass over the 4H-wide activations. The numbers agree to float rounding.
-Only when no gradient is wanted: oneDNN's fused product has no backward, so training, autocast, GPUs and
-other dtypes keep F.linear.
+Why: for BERT's shapes the faster fp32 CPU matrix product differs between hosts of the same kind. On one
+2-core AMD EPYC, oneDNN's product ran MiniLM's forward 1.3x faster than PyTorch's default (MKL) and fusing
+GELU saved a pass over the 4H-wide activations; on another (Zen 3, the same torch) MKL was 1.0-1.3x faster.
+So the two are timed once per process and thread count on a BERT-sized product, and the faster one is
+used (`onednn_is_faster`). The numbers agree to float rounding. Only when no gradient is wanted: oneDNN's
+fused product has no backward, so training, autocast, GPUs and other dtypes keep F.linear.
 """
 from __future__ import annotations
 
+import functools
 import platform
+import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -16,13 +20,49 @@ from torch import nn
 
 ONEDNN = (platform.machine().lower() in ("x86_64", "amd64") and torch.backends.mkldnn.is_available()
           and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
+CALIBRATION_TOKENS = 128   # rows of the timed products: a window of a passage, a batch of short sentences
+
+
+def fastest(candidates: dict[str, Callable[[], object]], rounds: int = 3) -> str:
+    """The name of the candidate with the shortest best time over `rounds` interleaved runs (the best
+    run is the one least disturbed by other processes)."""
+    best = dict.fromkeys(candidates, float("inf"))
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            started = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return min(best, key=best.get)
+
+
+@functools.cache
+def onednn_is_faster(threads: int) -> bool:
+    """Times both products of BERT-base-like width (H -> 4H with GELU, and 4H -> H, H = 384) on this host
+    with `threads` torch threads, once per process: True when oneDNN's pair takes less time."""
+    if not ONEDNN:
+        return False
+    generator = torch.Generator().manual_seed(0)
+    x, w_in, w_out = (torch.randn(*shape, generator=generator)
+                      for shape in ((CALIBRATION_TOKENS, 384), (1536, 384), (384, 1536)))  # x: (T, H)
+    b_in, b_out = torch.zeros(1536), torch.zeros(384)
+    onednn = torch.ops.mkldnn._linear_pointwise
+
+    def with_onednn() -> None:
+        onednn(onednn(x, w_in, b_in, "gelu", [], "none"), w_out, b_out, "none", [], "")
+
+    def with_mkl() -> None:
+        F.linear(F.gelu(F.linear(x, w_in, b_in)), w_out, b_out)
+
+    with torch.no_grad():
+        with_onednn(), with_mkl()                                    # first calls allocate and pack
+        return fastest({"onednn": with_onednn, "mkl": with_mkl}) == "onednn"
 
 
 def use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Inference on a float32 CPU tensor, outside autocast: where oneDNN's product is the faster one."""
+    """Inference on a float32 CPU tensor, outside autocast, on a host where oneDNN's product is the faster."""
     wants_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     return (ONEDNN and not wants_grad and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
-            and not torch.is_autocast_enabled("cpu"))
+            and not torch.is_autocast_enabled("cpu") and onednn_is_faster(torch.get_num_threads()))
 
 
 class Dense(nn.Linear):

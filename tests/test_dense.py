@@ -1,4 +1,6 @@
-"""Dense is nn.Linear with a faster CPU inference path: the same numbers, the same gradients, the same names."""
+"""Dense is nn.Linear with the faster of two CPU inference products: the same numbers, the same gradients, the
+same names."""
+import time
 from unittest import mock
 
 import pytest
@@ -8,7 +10,7 @@ from torch import nn
 
 from bertcourse import BertConfig, BertModel
 from bertcourse import dense as dense_module
-from bertcourse.dense import Dense, use_onednn
+from bertcourse.dense import Dense, fastest, onednn_is_faster, use_onednn
 
 
 @pytest.fixture
@@ -17,18 +19,41 @@ def layer() -> Dense:
     return Dense(48, 96)
 
 
-def test_inference_takes_onednn_on_this_cpu_and_equals_linear(layer):
+@pytest.mark.parametrize("onednn_faster", [True, False])
+def test_inference_takes_the_faster_product_and_equals_linear(layer, onednn_faster):
     x = torch.randn(3, 17, 48)                                        # (B, T, H_in)
-    with torch.no_grad():
-        assert use_onednn(x, layer.weight) == dense_module.ONEDNN
+    takes_onednn = dense_module.ONEDNN and onednn_faster
+    with torch.no_grad(), mock.patch.object(dense_module, "onednn_is_faster", lambda threads: onednn_faster):
+        assert use_onednn(x, layer.weight) == takes_onednn
         calls = mock.Mock(wraps=torch.ops.mkldnn._linear_pointwise)
         with mock.patch.object(dense_module.torch.ops.mkldnn, "_linear_pointwise", calls):
             y = layer(x)                                              # (B, T, H_out)
-        assert calls.called == dense_module.ONEDNN
-    torch.testing.assert_close(y, F.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
-    strided = torch.randn(17, 3, 48).transpose(0, 1)                 # a transposed view, not contiguous
-    with torch.no_grad():
+        assert calls.called == takes_onednn
+        torch.testing.assert_close(y, F.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
+        strided = torch.randn(17, 3, 48).transpose(0, 1)             # a transposed view, not contiguous
         torch.testing.assert_close(layer(strided), F.linear(strided, layer.weight, layer.bias), atol=1e-5, rtol=0)
+
+
+def test_fastest_keeps_the_quickest_candidate_and_runs_each_every_round():
+    runs = {"slow": 0, "quick": 0}
+
+    def candidate(name: str, seconds: float):
+        def run() -> None:
+            runs[name] += 1
+            time.sleep(seconds)
+        return run
+    assert fastest({"slow": candidate("slow", 0.004), "quick": candidate("quick", 0.0)}, rounds=4) == "quick"
+    assert fastest({"quick": candidate("quick", 0.0), "slow": candidate("slow", 0.004)}, rounds=2) == "quick"
+    assert runs == {"slow": 6, "quick": 6}
+
+
+def test_the_products_are_timed_once_per_process_and_thread_count():
+    onednn_is_faster.cache_clear()
+    with mock.patch.object(dense_module, "fastest", wraps=dense_module.fastest) as timed:
+        choices = [onednn_is_faster(1), onednn_is_faster(1), onednn_is_faster(2)]
+    assert timed.call_count == (2 if dense_module.ONEDNN else 0)     # without oneDNN there is nothing to time
+    assert choices[0] == choices[1] and all(isinstance(c, bool) for c in choices)
+    assert onednn_is_faster.cache_info().currsize == 2
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
