@@ -48,10 +48,7 @@ def strongest_links(weights: torch.Tensor, k: int = 8, skip: Sequence[int] = ())
 def heatmap_html(weights: torch.Tensor, query_tokens: Sequence[str], key_tokens: Sequence[str],
                  cell_px: int = 20) -> str:
     """One head as an HTML table: rows are queries, columns keys; hovering a cell shows its weight."""
-    weights = weights.detach().float()                                      # (Tq, Tk)
-    values = weights.tolist()
-    return grid_html(weights, query_tokens, key_tokens,
-                     lambda i, j: f"{query_tokens[i]} → {key_tokens[j]}: {values[i][j]:.3f}",
+    return grid_html(weights, query_tokens, key_tokens, weights, "{row} → {column}: {value:.3f}",  # (Tq, Tk)
                      f"{QUERY_LABEL} ↓ · {KEY_LABEL} →", colour_legend(), cell_px)
 
 

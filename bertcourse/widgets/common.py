@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -50,17 +50,23 @@ def colour_legend(low: str = "0", high: str = "1", what: str = "注意力权重 
 
 
 def grid_html(colour_values: torch.Tensor, row_labels: Sequence[str], column_labels: Sequence[str],
-              tooltip: Callable[[int, int], str], heading: str, legend: str, cell_px: int = 20) -> str:
+              values: torch.Tensor, tip: str, heading: str, legend: str, cell_px: int = 20,
+              masked_tip: str = "") -> str:
     """A matrix as an HTML table of coloured cells with the tokens as headers. 64 tick labels cost
-    matplotlib ~200 ms a redraw; the table costs a few ms and gives exact numbers on hover."""
+    matplotlib ~200 ms a redraw; the table costs a few ms and gives exact numbers on hover: `tip` formats
+    a cell's tooltip from {row}, {column} and {value} (its entry of `values`); a NaN value shows
+    `masked_tip` instead. The labels are escaped once, not in every cell's tooltip."""
     q = [html.escape(t) for t in row_labels]
     k = [html.escape(t) for t in column_labels]
+    tip, masked_tip = html.escape(tip), html.escape(masked_tip)
     colours = hex_colours(colour_values.detach().float())
+    numbers = values.detach().float().tolist()
     head = "".join(f"<th class=k><div>{t}</div></th>" for t in k)
     rows = "".join(
         f"<tr><th class=q>{q[i]}</th>"
-        + "".join(f'<td style="background:{c}" title="{html.escape(tooltip(i, j))}"></td>'
-                  for j, c in enumerate(colours[i]))
+        + "".join(f'<td style="background:{c}" title="'
+                  f'{(tip if v == v else masked_tip).format(row=q[i], column=k[j], value=v)}"></td>'
+                  for j, (c, v) in enumerate(zip(colours[i], numbers[i])))
         + "</tr>" for i in range(len(q)))
     return (f"<style>.bc-grid td{{width:{cell_px}px;height:{cell_px}px;padding:0}} .bc-grid th{{font-weight:normal;"
             "padding:0 4px;white-space:nowrap}} .bc-grid th.k{padding:4px 0;vertical-align:bottom}"

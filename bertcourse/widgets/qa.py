@@ -135,11 +135,10 @@ def score_grid_html(scores: torch.Tensor, tokens: Sequence[str], lo: int, hi: in
     probs[valid] = scores[valid].softmax(0)
     shown, part = scores[lo:hi, lo:hi], probs[lo:hi, lo:hi]                  # (n, n)
     colour = part / probs[valid].max() if valid.any() else part
-    values = shown.tolist()
-    tip = (lambda i, j: f"起点 {tokens[lo + i]} → 终点 {tokens[lo + j]}："
-           + ("不是有效的区间" if values[i][j] != values[i][j] else f"s + e = {values[i][j]:.2f}"))
-    return grid_html(colour, tokens[lo:hi], tokens[lo:hi], tip, "起点词元 ↓ · 终点词元 →（灰色：不可能是答案）",
-                     colour_legend("0", "最好", "P(区间) 相对最好的区间："), cell_px=16)
+    return grid_html(colour, tokens[lo:hi], tokens[lo:hi], shown, "起点 {row} → 终点 {column}：s + e = {value:.2f}",
+                     "起点词元 ↓ · 终点词元 →（灰色：不可能是答案）",
+                     colour_legend("0", "最好", "P(区间) 相对最好的区间："), cell_px=16,
+                     masked_tip="起点 {row} → 终点 {column}：不是有效的区间")
 
 
 BAR_PX = 90  # height of a probability of 1
