@@ -10,7 +10,7 @@ from torch import nn
 
 from bertcourse import BertConfig, BertModel
 from bertcourse import dense as dense_module
-from bertcourse.dense import Dense, fastest, onednn_is_faster, use_onednn
+from bertcourse.dense import Dense, best_times, onednn_is_faster, use_onednn
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_inference_takes_the_faster_product_and_equals_linear(layer, onednn_fast
         torch.testing.assert_close(layer(strided), F.linear(strided, layer.weight, layer.bias), atol=1e-5, rtol=0)
 
 
-def test_fastest_keeps_the_quickest_candidate_and_runs_each_every_round():
+def test_best_times_keeps_each_candidates_quickest_run_and_runs_each_every_round():
     runs = {"slow": 0, "quick": 0}
 
     def candidate(name: str, seconds: float):
@@ -42,14 +42,22 @@ def test_fastest_keeps_the_quickest_candidate_and_runs_each_every_round():
             runs[name] += 1
             time.sleep(seconds)
         return run
-    assert fastest({"slow": candidate("slow", 0.004), "quick": candidate("quick", 0.0)}, rounds=4) == "quick"
-    assert fastest({"quick": candidate("quick", 0.0), "slow": candidate("slow", 0.004)}, rounds=2) == "quick"
-    assert runs == {"slow": 6, "quick": 6}
+    times = best_times({"slow": candidate("slow", 0.004), "quick": candidate("quick", 0.0)}, rounds=4)
+    assert times["quick"] < 0.004 <= times["slow"]
+    assert runs == {"slow": 4, "quick": 4}
+
+
+@pytest.mark.parametrize("onednn_seconds, expected", [(0.8, True), (0.95, False), (1.2, False)])
+def test_onednn_is_taken_only_where_it_is_clearly_faster(onednn_seconds, expected):
+    onednn_is_faster.cache_clear()
+    with mock.patch.object(dense_module, "best_times", lambda candidates: {"onednn": onednn_seconds, "mkl": 1.0}):
+        assert onednn_is_faster(1) == (expected and dense_module.ONEDNN)
+    onednn_is_faster.cache_clear()
 
 
 def test_the_products_are_timed_once_per_process_and_thread_count():
     onednn_is_faster.cache_clear()
-    with mock.patch.object(dense_module, "fastest", wraps=dense_module.fastest) as timed:
+    with mock.patch.object(dense_module, "best_times", wraps=dense_module.best_times) as timed:
         choices = [onednn_is_faster(1), onednn_is_faster(1), onednn_is_faster(2)]
     assert timed.call_count == (2 if dense_module.ONEDNN else 0)     # without oneDNN there is nothing to time
     assert choices[0] == choices[1] and all(isinstance(c, bool) for c in choices)
