@@ -58,13 +58,14 @@ def onednn_is_faster(threads: int) -> bool:
         F.linear(F.gelu(F.linear(x, w_in, b_in)), w_out, b_out)
 
     with torch.no_grad():
-        with_onednn(), with_mkl()                                    # first calls allocate and pack
+        with_onednn()                                                # first calls allocate and pack
+        with_mkl()
         times = best_times({"onednn": with_onednn, "mkl": with_mkl})
     return times["onednn"] < ONEDNN_MARGIN * times["mkl"]
 
 
 def use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Inference on a float32 CPU tensor, outside autocast, on a host where oneDNN's product is the faster."""
+    """Inference on a float32 CPU tensor, outside autocast, on a host where oneDNN's product is clearly faster."""
     wants_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     return (ONEDNN and not wants_grad and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
             and not torch.is_autocast_enabled("cpu") and onednn_is_faster(torch.get_num_threads()))

@@ -146,6 +146,20 @@ def test_grid_colours_are_matplotlibs_viridis_cell_for_cell():
     assert hex_colours(values)[0][5] == MASKED_COLOUR
 
 
+def test_grid_tooltips_format_each_cell_and_escape_the_labels():
+    """Each cell's tooltip is the template filled with its row, column and value; a NaN cell gets the
+    masked template; a token that looks like HTML stays text in headers and tooltips alike."""
+    from bertcourse.widgets.common import grid_html
+
+    values = torch.tensor([[0.25, float("nan")], [1.0, 0.125]])                # (2, 2)
+    picture = grid_html(values.nan_to_num(0), ["<b>", "a&b"], ["x", '"q"'], values, "{row} → {column}: {value:.3f}",
+                        "heading", "", masked_tip="{row} → {column}: none")
+    tips = [html.unescape(t) for t in re.findall(r'title="(.*?)"', picture)]
+    assert tips == ["<b> → x: 0.250", '<b> → "q": none', "a&b → x: 1.000", 'a&b → "q": 0.125']
+    assert "<b>" not in picture.replace("<b>heading</b>", "")                 # only the heading is bold
+    assert [html.unescape(t) for t in re.findall(r"<th class=q>(.*?)</th>", picture)] == ["<b>", "a&b"]
+
+
 def test_strongest_links_skips_positions_and_orders_by_weight():
     weights = torch.zeros(2, 3, 3)
     weights[1, 2, 0], weights[0, 1, 2], weights[0, 0, 1] = 0.9, 0.7, 0.95
