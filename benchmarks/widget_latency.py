@@ -1,8 +1,9 @@
 """Latency of every widget update (bertcourse.widgets) on the packaged MiniLM: the course promises an
 update in at most 100 ms on a 2-core CPU, idle and beside one busy process (a second kernel training, as
 happens in class), for the masking playground, the sentence-pair playground, the WordPiece step-through,
-the attention explorer, the models side by side and head ablation, and the QA explorer (a new question:
-until the window on screen is drawn, and until every window has run). The fine-tuning
+the attention explorer, the models side by side and head ablation, and the QA explorer (a new question
+is answered one window at a time: until the window on screen is drawn, the longest of the steps after it,
+and until every window has run, which is several updates, not one). The fine-tuning
 race updates as it trains: its whole run (three trainings, idle) is timed once, against "about a minute".
 
     python benchmarks/widget_latency.py [--tokens 32] [--reps 10] [--race-steps 48] [--out FILE] [--readme]
@@ -47,6 +48,7 @@ from bertcourse.widgets import attention, compare, masking, pairs, qa  # noqa: E
 from bertcourse.widgets import threads as threads_module  # noqa: E402
 
 TARGET_MS = 100.0
+SEVERAL_UPDATES = {"QA explorer: new question, all windows"}  # one redraw per window: the rows above time each
 OUT = Path(__file__).with_name("widget_latency.json")
 README = Path(__file__).resolve().parents[1] / "notebooks" / "README.md"
 BEGIN, END = "<!-- widget-latency:start (benchmarks/widget_latency.py --readme) -->", "<!-- widget-latency:end -->"
@@ -128,6 +130,25 @@ def changes(tokenizer: BertTokenizer, n_tokens: int) -> tuple[dict[str, Callable
             return drawn[0] - started
         return run
 
+    def longest_step(shown: tuple, change: Callable[[], None]) -> Callable[[], float]:
+        """Seconds of the longest wait from one redraw of any of the `shown` widgets to the next, or to
+        the update's end (an update in several steps, each of which the student sees)."""
+        def run() -> float:
+            drawn: list[float] = []
+            record = lambda _: drawn.append(time.perf_counter())    # noqa: E731
+            for widget in shown:
+                widget.observe(record, "value")
+            try:
+                change()
+            finally:
+                for widget in shown:
+                    widget.unobserve(record, "value")
+            if len(drawn) < 2:
+                raise RuntimeError(f"{change} did not redraw {shown} in steps")
+            ends = [*drawn, time.perf_counter()]
+            return max(b - a for a, b in zip(ends, ends[1:]))
+        return run
+
     def following(control):
         """The slider's next value (round): always a change, whatever another update set it to."""
         def change() -> None:
@@ -151,6 +172,8 @@ def changes(tokenizer: BertTokenizer, n_tokens: int) -> tuple[dict[str, Callable
         "head ablation: heads off": checked(lambda: ablation.view.value, setter(ablation.heads, heads)),
         "QA explorer: new question, window on screen": first_drawn(explorer_qa.chart,
                                                                    setter(explorer_qa.question, questions)),
+        "QA explorer: new question, each further window": longest_step(
+            (explorer_qa.answer, explorer_qa.chart), setter(explorer_qa.question, questions)),
         "QA explorer: new question, all windows": checked(lambda: explorer_qa.answer.value,
                                                           setter(explorer_qa.question, questions)),
         "QA explorer: other window": checked(lambda: explorer_qa.grid.value, following(explorer_qa.window)),
@@ -221,7 +244,9 @@ def table(results: dict) -> str:
     lines = ["| update | idle | beside a busy process | within 100 ms |", "|---|---:|---:|---|"]
     for name, idle in medians["idle"].items():
         i, b = idle["as shipped"], medians["busy"][name]["as shipped"]
-        lines.append(f"| {name} | {i:.1f} ms | {b:.1f} ms | {'yes' if max(i, b) <= TARGET_MS else 'no'} |")
+        within = ("several updates" if name in SEVERAL_UPDATES
+                  else "yes" if max(i, b) <= TARGET_MS else "no")
+        lines.append(f"| {name} | {i:.1f} ms | {b:.1f} ms | {within} |")
     race = results["race"]
     chose = {load: ", ".join(f"{n} thread{'s' if int(n) > 1 else ''} {k} times" for n, k in counts.items())
              for load, counts in results["threads_chosen"].items()}
@@ -229,7 +254,8 @@ def table(results: dict) -> str:
               f"other processes left free: idle the updates chose {chose['idle']}; beside the busy process "
               f"{chose['busy']}), on {results['cpus']} CPUs ({results['cpu']}); the QA passage needs "
               f"{results['models']['QA windows']} windows of {results['models']['QA window tokens']} tokens (notebook "
-              "10's longest passage): a new question draws the window on screen first, then runs the others. "
+              "10's longest passage): a new question draws the window on screen first, then runs the others one "
+              "at a time, each refining the n-best. "
               f"The fine-tuning race ({race['steps']} steps "
               f"for each of its three runs) took {race['seconds']:.0f} s from start to finish, idle."]
     return "\n".join(lines)

@@ -188,7 +188,7 @@ def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
     updates = {"masking playground: new seed", "sentence pair: pick a pair", "WordPiece: new text",
                "attention explorer: new text", "attention explorer: new layer", "side by side (3 models): new text",
                "side by side: new layer", "head ablation: heads off", "QA explorer: new question, window on screen",
-               "QA explorer: new question, all windows",
+               "QA explorer: new question, each further window", "QA explorer: new question, all windows",
                "QA explorer: other window"}
     for load in ("idle", "busy"):
         assert set(medians[load]) == updates
@@ -209,7 +209,7 @@ def test_the_notebooks_readme_latency_table_is_the_committed_results(monkeypatch
     results = json.loads(widget_latency.OUT.read_text())
     block = read_between(widget_latency.README, widget_latency.BEGIN, widget_latency.END)
     assert block == widget_latency.table(results), "rerun `python benchmarks/widget_latency.py --readme`"
-    assert len(results["median_ms"]["idle"]) == 11 and results["race"]["seconds"] > 0
+    assert len(results["median_ms"]["idle"]) == 12 and results["race"]["seconds"] > 0
 
 
 # ---- masking playground: 05_masked_lm --------------------------------------------------------------------
@@ -453,8 +453,9 @@ def test_qa_explorer_shows_every_window_and_the_n_best_of_all(qa_model):
 
 
 def test_qa_explorer_answers_the_window_on_screen_first_then_the_rest(qa_model):
-    """A new question is drawn in two steps: the window the student looks at (one window through the model),
-    with a note that the others are running; then all windows, whose n-best is the package's."""
+    """A new question is drawn one window at a time: the window the student looks at first (one window
+    through the model), with a note that the others are running; then each other window, one update each,
+    until the n-best is the package's over all windows."""
     from bertcourse.tasks import qa
     from bertcourse.widgets import qa_explorer
 
@@ -465,8 +466,12 @@ def test_qa_explorer_answers_the_window_on_screen_first_then_the_rest(qa_model):
     states = []                                               # what the student sees after each redraw
     app.chart.observe(lambda _: states.append((app.answers.pending, app.window.value, app.answer.value,
                                                app.result.start_probs)), "value")
+    steps = []                                                # every redraw of the answer line
+    app.answer.observe(lambda _: steps.append((app.answers.pending, app.answer.value)), "value")
     app.question.value = "When was the tower finished?"
     windows = qa.make_windows(tok, "When was the tower finished?", long, max_length=128)
+    assert [p for p, _ in steps] == list(range(len(windows) - 1, -1, -1))   # one window more each update
+    assert all(f"{len(windows) - p} 个窗口里最好的答案；其余 {p} 个窗口计算中" in line for p, line in steps[1:-1])
     pending, window, line, start_probs = states[0]
     assert pending == len(windows) - 1 and window == shown and f"其余 {pending} 个窗口计算中" in line
     with torch.no_grad():                                     # the window on screen, run alone

@@ -1,9 +1,9 @@
 """The QA explorer (10_question_answering): every window of a long passage (doc stride shown), the n-best
 answers with their scores, the gold answer when known, P(start)/P(end) bars and the start x end score grid
 of the chosen window. Windows come from tasks.qa.make_windows and answers from tasks.qa.decode_spans: the
-explorer only runs the model and draws. A new question is answered in two steps: the window on screen first
-(one window through the model, so the student sees it change at once), then the other windows, which complete
-the n-best (benchmarks/widget_latency.py times both).
+explorer only runs the model and draws. A new question is answered one window at a time, each an update
+of its own: the window on screen first (so the student sees it change at once), then each other window,
+which refines the n-best (benchmarks/widget_latency.py times the first step and the longest of the others).
 """
 from __future__ import annotations
 
@@ -215,9 +215,10 @@ class QAExplorer(widgets.VBox):
         self.update()
 
     def update(self, change: dict | None = None) -> QAView | None:
-        """Answer the current question: the window on screen first, drawn at once, then the other windows,
-        which complete the n-best and move the view to the best answer's window. Returns what is shown
-        (None when the text is unusable)."""
+        """Answer the current question one window at a time, each step one update on screen: the window
+        on screen first (drawn at once), then every other window, each of which refines the n-best; when
+        all have run, the view moves to the best answer's window. Returns what is shown (None when the
+        text is unusable)."""
         try:
             windows = make_windows(self.tokenizer, self.question.value, self.context.value,
                                    max_length=self.max_length, doc_stride=self.doc_stride)
@@ -228,17 +229,15 @@ class QAExplorer(widgets.VBox):
         first = min(self.window.value, len(windows) - 1)
         start: list[torch.Tensor | None] = [None] * len(windows)
         end: list[torch.Tensor | None] = [None] * len(windows)
-        for batch in ([first], [w for w in range(len(windows)) if w != first]):
-            if not batch:
-                break
+        for w in [first, *(w for w in range(len(windows)) if w != first)]:
             with widget_threads():
-                for w, s, e in zip(batch, *run_windows(self.model, [windows[w] for w in batch])):
-                    start[w], end[w] = s, e
-            self.answers = collect(windows, start, end, self.context.value, self.n_best)
+                (start[w],), (end[w],) = run_windows(self.model, [windows[w]])
+                self.answers = collect(windows, start, end, self.context.value, self.n_best)
             self.show_answers()
-            home = first if self.answers.pending else self.best_window()
-            if batch[0] == first or home != first:        # the second step redraws only to move the view
-                self.show_window(home)
+            if w == first:
+                self.show_window(first)
+        if (home := self.best_window()) != first:                      # move the view to the best answer
+            self.show_window(home)
         return self.result
 
     def best_window(self) -> int:
@@ -274,8 +273,9 @@ class QAExplorer(widgets.VBox):
         if gold:
             score = squad_scores([best], [[gold]])
             line += f" · 正确答案：<b>{html.escape(gold)}</b>（EM {score['exact_match']:.0f}，F1 {score['f1']:.0f}）"
-        pending = (f"（这是屏幕上这个窗口的答案；其余 {self.answers.pending} 个窗口计算中…）"
-                   if self.answers.pending else "")
+        done, pending = len(self.answers.windows) - self.answers.pending, self.answers.pending
+        pending = ("" if not pending else f"（这是屏幕上这个窗口的答案；其余 {pending} 个窗口计算中…）" if done == 1
+                   else f"（{done} 个窗口里最好的答案；其余 {pending} 个窗口计算中…）")
         self.answer.value = (f"<div style='font-size:15px'>{line}{pending} · {len(self.answers.windows)} 个窗口，每个最多 "
                              f"{self.max_length} 个词元，文档步幅 (doc stride) {self.doc_stride}</div>")
         return self.answer.value
