@@ -11,7 +11,7 @@ import transformers
 from bertcourse import BertConfig, BertForQuestionAnswering, BertTokenizer, load_pretrained
 from bertcourse.tasks import get_task
 from bertcourse.tasks import qa
-from bertcourse.tasks.qa import (QA, SquadExample, decode_spans, featurize, load, load_squad, make_windows,
+from bertcourse.tasks.qa import (QA, SquadExample, decode_spans, featurize, load, load_squad, make_windows, merge_nbest,
                                  predict, squad_scores)
 from bertcourse.training import Trainer, TrainingConfig
 
@@ -334,6 +334,11 @@ def test_decode_spans_equals_brute_force_over_windows(tok, long_examples, seed, 
     expected = brute_force(start, end, offsets, ex.context, max_answer_length, n_best)
     assert len(got) == n_best
     assert_same_spans(got, expected)
+    alone = [decode_spans(start[w:w + 1], end[w:w + 1], offsets[w:w + 1], ex.context, max_answer_length, n_best)
+             for w in range(W)]                               # each window decoded alone, then merged
+    assert merge_nbest(alone, n_best) == got
+    assert merge_nbest(alone[:3], n_best) == decode_spans(start[:3], end[:3], offsets[:3], ex.context,
+                                                          max_answer_length, n_best)
 
 
 def test_decode_spans_by_hand():

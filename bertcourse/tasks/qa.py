@@ -257,6 +257,21 @@ def decode_spans(start_logits: Tensor, end_logits: Tensor, offsets: Sequence[Seq
     return best
 
 
+
+def merge_nbest(per_window: Sequence[Sequence[Span]], n_best: int = N_BEST) -> list[Span]:
+    """The n best answers over several windows from each window's own n best (decode_spans of that window
+    alone, in window order): the same list as decode_spans over all of them at once, because a span's best
+    window ranks it among its own n best. Lets an answer be refined one window at a time."""
+    ranked = sorted((span for window in per_window for span in window), key=lambda span: -span.score)  # stable
+    best, seen = [], set()
+    for span in ranked:
+        if (span.start_char, span.end_char) not in seen:
+            seen.add((span.start_char, span.end_char))
+            best.append(span)
+            if len(best) == n_best:
+                break
+    return best
+
 # ---- SQuAD v1.1 metrics --------------------------------------------------------------------------
 PUNCTUATION = frozenset(string.punctuation)
 

@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 import torch
-from torch.nn.utils.rnn import pad_sequence
 
 from ..tasks.common import MODEL_INPUTS, pad_batch
-from ..tasks.qa import MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, normalize_answer, squad_scores
+from ..tasks.qa import (MAX_ANSWER_LENGTH, Span, Window, decode_spans, make_windows, merge_nbest,
+                        normalize_answer, squad_scores)
 from ..tokenizer import BertTokenizer
 from ..viz.qa import SPAN_COLOURS, SPAN_NAMES
 from .common import colour_legend, error_html, grid_html
@@ -42,6 +42,7 @@ class Answers(NamedTuple):
     windows: list[Window]
     start_logits: list[torch.Tensor | None]   # per window (T_w,); None until the model has run on it
     end_logits: list[torch.Tensor | None]     # per window (T_w,)
+    window_nbest: list[list[Span] | None]     # per window: its own n best spans (None until run)
     nbest: list[Span]                         # over the windows run so far, best first
 
     @property
@@ -64,13 +65,14 @@ def run_windows(model: torch.nn.Module, windows: Sequence[Window]) -> tuple[list
 
 
 def collect(windows: list[Window], start: list[torch.Tensor | None], end: list[torch.Tensor | None],
-            context: str, n_best: int = N_BEST, max_answer_length: int = MAX_ANSWER_LENGTH) -> Answers:
-    """The n best spans over the windows that have logits (decode_spans over those windows only)."""
-    done = [w for w, s in enumerate(start) if s is not None]
-    nbest = decode_spans(pad_sequence([start[w] for w in done], batch_first=True),     # (W_done, T)
-                         pad_sequence([end[w] for w in done], batch_first=True),
-                         [windows[w].offsets for w in done], context, max_answer_length, n_best) if done else []
-    return Answers(windows, start, end, nbest)
+            context: str, n_best: int = N_BEST, max_answer_length: int = MAX_ANSWER_LENGTH,
+            known: Answers | None = None) -> Answers:
+    """The n best spans over the windows that have logits: each window decoded alone (or taken from
+    `known`, the same question a window earlier), then merged, which equals decode_spans over them all."""
+    own = [None if s is None else known.window_nbest[w] if known and known.window_nbest[w] is not None
+           else decode_spans(s[None], end[w][None], [windows[w].offsets], context, max_answer_length, n_best)
+           for w, s in enumerate(start)]
+    return Answers(windows, start, end, own, merge_nbest([o for o in own if o is not None], n_best))
 
 
 def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, context: str,
@@ -85,8 +87,7 @@ def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: s
 def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int) -> QAView:
     """What the explorer draws for window w: its probabilities and its own best span."""
     window, start, end = answers.windows[w], answers.start_logits[w], answers.end_logits[w]
-    spans = decode_spans(start[None], end[None], [window.offsets], context, n_best=1)
-    best = spans[0] if spans else None
+    best = answers.window_nbest[w][0] if answers.window_nbest[w] else None
     return QAView(tokenizer.convert_ids_to_tokens(window.input_ids), start.softmax(-1), end.softmax(-1),
                   best, span_tokens(window.offsets, best) if best else None, len(answers.windows))
 
@@ -227,12 +228,13 @@ class QAExplorer(widgets.VBox):
             self.answers = self.result = None
             return None
         first = min(self.window.value, len(windows) - 1)
+        self.answers = None                                             # a new question: nothing known yet
         start: list[torch.Tensor | None] = [None] * len(windows)
         end: list[torch.Tensor | None] = [None] * len(windows)
         for w in [first, *(w for w in range(len(windows)) if w != first)]:
             with widget_threads():
                 (start[w],), (end[w],) = run_windows(self.model, [windows[w]])
-                self.answers = collect(windows, start, end, self.context.value, self.n_best)
+                self.answers = collect(windows, start, end, self.context.value, self.n_best, known=self.answers)
             self.show_answers()
             if w == first:
                 self.show_window(first)
