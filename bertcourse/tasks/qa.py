@@ -257,7 +257,6 @@ def decode_spans(start_logits: Tensor, end_logits: Tensor, offsets: Sequence[Seq
     return best
 
 
-
 def merge_nbest(per_window: Sequence[Sequence[Span]], n_best: int = N_BEST) -> list[Span]:
     """The n best answers over several windows from each window's own n best (decode_spans of that window
     alone, in window order): the same list as decode_spans over all of them at once, because a span's best
@@ -271,6 +270,7 @@ def merge_nbest(per_window: Sequence[Sequence[Span]], n_best: int = N_BEST) -> l
             if len(best) == n_best:
                 break
     return best
+
 
 # ---- SQuAD v1.1 metrics --------------------------------------------------------------------------
 PUNCTUATION = frozenset(string.punctuation)

@@ -84,7 +84,7 @@ def answer_windows(model: torch.nn.Module, tokenizer: BertTokenizer, question: s
     return collect(windows, start, end, context, n_best, max_answer_length)
 
 
-def window_view(answers: Answers, tokenizer: BertTokenizer, context: str, w: int) -> QAView:
+def window_view(answers: Answers, tokenizer: BertTokenizer, w: int) -> QAView:
     """What the explorer draws for window w: its probabilities and its own best span."""
     window, start, end = answers.windows[w], answers.start_logits[w], answers.end_logits[w]
     best = answers.window_nbest[w][0] if answers.window_nbest[w] else None
@@ -97,7 +97,7 @@ def qa_view(model: torch.nn.Module, tokenizer: BertTokenizer, question: str, con
     """The start/end probabilities of the first window and its best span, as the explorer draws them."""
     with widget_threads():
         answers = answer_windows(model, tokenizer, question, context, max_length)
-    return window_view(answers, tokenizer, context, 0)
+    return window_view(answers, tokenizer, 0)
 
 
 def span_tokens(offsets: Sequence[tuple[int, int] | None], span: Span) -> tuple[int, int]:
@@ -291,7 +291,7 @@ class QAExplorer(widgets.VBox):
 
     def _draw(self) -> QAView:
         w = self.window.value
-        view = self.result = window_view(self.answers, self.tokenizer, self.context.value, w)
+        view = self.result = window_view(self.answers, self.tokenizer, w)
         self.stride.value = stride_text(self.answers, w, self.context.value, self.doc_stride)
         lo, hi = self.shown = focus_range(len(view.tokens), view.best_tokens)
         gold = self.gold_tokens(w)
