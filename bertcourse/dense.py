@@ -3,8 +3,8 @@
 Why: for BERT's shapes the faster fp32 CPU matrix product differs between hosts of the same kind. On one
 2-core AMD EPYC, oneDNN's product ran MiniLM's forward 1.3x faster than PyTorch's default (MKL) and fusing
 GELU saved a pass over the 4H-wide activations; on another (Zen 3, the same torch) MKL was 1.0-1.3x faster.
-So the two are timed once per process and thread count on a BERT-sized product, and oneDNN is used where
-it is clearly the faster (`onednn_is_faster`). The numbers agree to float rounding. Only when no gradient
+So the two are timed once per process on a BERT-sized product, and oneDNN is used where it is clearly
+the faster (`onednn_is_faster`). The numbers agree to float rounding. Only when no gradient
 is wanted: oneDNN's fused product has no backward, so training, autocast, GPUs and other dtypes keep
 F.linear.
 """
@@ -38,11 +38,14 @@ def best_times(candidates: dict[str, Callable[[], object]], rounds: int = 3) -> 
 
 
 @functools.cache
-def onednn_is_faster(threads: int) -> bool:
+def onednn_is_faster() -> bool:
     """Times both products of BERT's feed-forward shape (H -> 4H with GELU, then 4H -> H, H = 384) on this
-    host with `threads` torch threads, once per process: True when oneDNN's pair takes less than
+    host, on the torch threads of the first call, once per process: True when oneDNN's pair takes less than
     ONEDNN_MARGIN of MKL's time. Where the two are close, the default keeps a notebook's numbers the same
-    from run to run (the products differ at float rounding)."""
+    from run to run (the products differ at float rounding). One choice for every thread count: each product
+    gives the same numbers on one thread as on two, so a widget running on the cores other processes left
+    free (widgets.threads) computes exactly what the same model computes on torch's threads, which a choice
+    per thread count broke beside a busy process (the timing then favoured oneDNN on one thread)."""
     if not ONEDNN:
         return False
     generator = torch.Generator().manual_seed(0)
@@ -68,7 +71,7 @@ def use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """Inference on a float32 CPU tensor, outside autocast, on a host where oneDNN's product is clearly faster."""
     wants_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     return (ONEDNN and not wants_grad and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
-            and not torch.is_autocast_enabled("cpu") and onednn_is_faster(torch.get_num_threads()))
+            and not torch.is_autocast_enabled("cpu") and onednn_is_faster())
 
 
 class Dense(nn.Linear):

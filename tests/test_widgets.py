@@ -391,19 +391,6 @@ def reference_qa(qa_model, question, context):
             qa.predict(model, tok, question, context, WINDOW_TOKENS)[0])
 
 
-def assert_same_answers(got, expected) -> None:
-    """The same answers or guesses, in the same order, with scores equal to float rounding: a widget runs on
-    the cores other processes left free (widgets.threads), the reference on torch's threads, and on a busy
-    machine dense.onednn_is_faster can pick another matrix product for one thread count than for the other."""
-    def flat(rows) -> list[tuple[str, float]]:                # nested lists of (text, score) pairs, in order
-        return [rows] if isinstance(rows, tuple) else [pair for row in rows for pair in flat(row)]
-    got_pairs, expected_pairs = flat(got), flat(expected)
-    assert expected_pairs
-    assert [g[0] for g in got_pairs] == [e[0] for e in expected_pairs]
-    np.testing.assert_allclose([float(g[1]) for g in got_pairs], [float(e[1]) for e in expected_pairs],
-                               rtol=1e-4, atol=1e-5)
-
-
 def test_qa_explorer_shows_the_models_probabilities_and_best_span(qa_model):
     from bertcourse.widgets import qa_explorer
 
@@ -411,8 +398,7 @@ def test_qa_explorer_shows_the_models_probabilities_and_best_span(qa_model):
     start, end, best = reference_qa(qa_model, "When was the tower finished?", PASSAGE)
     assert torch.allclose(app.result.start_probs, start, atol=1e-5)
     assert torch.allclose(app.result.end_probs, end, atol=1e-5)
-    assert_same_answers([(app.result.best.text, app.result.best.score)], [(best.text, best.score)])
-    assert app.result.best[1:3] == best[1:3] and html.escape(best.text) in app.answer.value
+    assert app.result.best == best and html.escape(best.text) in app.answer.value
     first, last = app.result.best_tokens
     assert "".join(t.removeprefix("##") for t in app.result.tokens[first:last + 1]) == best.text.lower().replace(" ", "")
     assert app.result.tokens[0] == "[CLS]" and app.result.windows == 1
@@ -428,8 +414,7 @@ def test_qa_explorer_redraws_when_the_question_or_passage_changes(qa_model):
     app.question.value = "Who designed the tower?"
     after = app.result
     start, _, best = reference_qa(qa_model, "Who designed the tower?", PASSAGE)
-    assert after is not before and torch.allclose(after.start_probs, start, atol=1e-5)
-    assert_same_answers([(after.best.text, after.best.score)], [(best.text, best.score)])
+    assert after is not before and torch.allclose(after.start_probs, start, atol=1e-5) and after.best == best
     assert app.chart.value != chart
 
 
@@ -693,18 +678,15 @@ def test_head_ablation_shows_fill_mask_with_and_without_the_chosen_heads(tokeniz
 
     app = head_ablation(tiny_pretraining, tokenizer, "The cat sat on the [MASK] near the [MASK].")
     intact = fill_mask(tiny_pretraining, tokenizer, app.text.value, 5)
-    assert_same_answers(app.result[0], intact)
-    assert_same_answers(app.result[1], intact)
+    assert app.result == (intact, intact)
     app.heads.value = ((0, 1), (1, 0))
     expected = fill_mask(without_heads(tiny_pretraining, [(0, 1), (1, 0)]), tokenizer, app.text.value, 5)
     got = app.result[1]
     assert [[t for t, _ in row] for row in got] == [[t for t, _ in row] for row in expected]
     np.testing.assert_allclose([[p for _, p in row] for row in got], [[p for _, p in row] for row in expected], rtol=1e-4)
-    assert_same_answers(app.result[0], intact)
-    assert "L0H1, L1H0" in app.view.value and app.view.value.count("<tr>") == 3
+    assert app.result[0] == intact and "L0H1, L1H0" in app.view.value and app.view.value.count("<tr>") == 3
     app.clear.click()
-    assert_same_answers(app.result[0], intact)
-    assert_same_answers(app.result[1], intact)
+    assert app.result == (intact, intact)
     app.text.value = "no mask here"
     assert app.result is None and "[MASK]" in app.view.value
 
@@ -717,8 +699,7 @@ def test_head_ablation_on_a_qa_model_changes_its_answers(tokenizer):
     torch.manual_seed(1)
     model = BertForQuestionAnswering(BertConfig.tiny(vocab_size=len(tokenizer))).eval()
     app = head_ablation(model, tokenizer, "When was the tower finished?", PASSAGE)
-    assert_same_answers(app.result[0], [[(s.text, s.score) for s in qa.predict(model, tokenizer, app.text.value, PASSAGE,
-                                                                          n_best=5)]])
+    assert app.result[0] == [[(s.text, s.score) for s in qa.predict(model, tokenizer, app.text.value, PASSAGE, n_best=5)]]
     app.heads.value = ((0, 0), (0, 1), (1, 0), (1, 1))
     expected = qa.predict(without_heads(model, app.heads.value), tokenizer, app.text.value, PASSAGE, n_best=5)
     assert [t for t, _ in app.result[1][0]] == [s.text for s in expected] and app.result[1] != app.result[0]
