@@ -114,39 +114,36 @@ def changes(tokenizer: BertTokenizer, n_tokens: int) -> tuple[dict[str, Callable
                 raise RuntimeError(f"{change} did not redraw")
         return run
 
+    def redraws(shown: tuple, change: Callable[[], None]) -> list[float]:
+        """Clock times of the change's start, of each redraw of the `shown` widgets, and of its end."""
+        times = [time.perf_counter()]
+        record = lambda _: times.append(time.perf_counter())        # noqa: E731
+        for widget in shown:
+            widget.observe(record, "value")
+        try:
+            change()
+        finally:
+            for widget in shown:
+                widget.unobserve(record, "value")
+        return [*times, time.perf_counter()]
+
     def first_drawn(widget, change: Callable[[], None]) -> Callable[[], float]:
         """Seconds from the change to the widget's first redraw (the rest of the update still runs)."""
         def run() -> float:
-            drawn: list[float] = []
-            record = lambda _: drawn.append(time.perf_counter())    # noqa: E731
-            widget.observe(record, "value")
-            started = time.perf_counter()
-            try:
-                change()
-            finally:
-                widget.unobserve(record, "value")
-            if not drawn:
+            times = redraws((widget,), change)
+            if len(times) < 3:
                 raise RuntimeError(f"{change} did not redraw {widget}")
-            return drawn[0] - started
+            return times[1] - times[0]
         return run
 
     def longest_step(shown: tuple, change: Callable[[], None]) -> Callable[[], float]:
         """Seconds of the longest wait from one redraw of any of the `shown` widgets to the next, or to
         the update's end (an update in several steps, each of which the student sees)."""
         def run() -> float:
-            drawn: list[float] = []
-            record = lambda _: drawn.append(time.perf_counter())    # noqa: E731
-            for widget in shown:
-                widget.observe(record, "value")
-            try:
-                change()
-            finally:
-                for widget in shown:
-                    widget.unobserve(record, "value")
-            if len(drawn) < 2:
+            times = redraws(shown, change)[1:]                          # from the first redraw on
+            if len(times) < 3:
                 raise RuntimeError(f"{change} did not redraw {shown} in steps")
-            ends = [*drawn, time.perf_counter()]
-            return max(b - a for a, b in zip(ends, ends[1:]))
+            return max(b - a for a, b in zip(times, times[1:]))
         return run
 
     def following(control):
