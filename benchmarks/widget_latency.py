@@ -1,9 +1,10 @@
 """Latency of every widget update (bertcourse.widgets) on the packaged MiniLM: the course promises an
 update in at most 100 ms on a 2-core CPU, idle and beside one busy process (a second kernel training, as
 happens in class), for the masking playground, the sentence-pair playground, the WordPiece step-through,
-the attention explorer, the models side by side and head ablation, and the QA explorer (a new question
-is answered one window at a time: until the window on screen is drawn, the longest of the steps after it,
-and until every window has run, which is several updates, not one). The fine-tuning
+the attention explorer, the models side by side and head ablation, and the QA explorer. A new text side
+by side runs one model at a time, and a new question one QA window at a time: each is timed until the
+first picture (the window on screen) is drawn, by the longest of the steps after it, and until every model
+(window) has run, which is several updates, not one. The fine-tuning
 race updates as it trains: its whole run (three trainings, idle) is timed once, against "about a minute".
 
     python benchmarks/widget_latency.py [--tokens 32] [--reps 10] [--race-steps 48] [--out FILE] [--readme]
@@ -48,7 +49,8 @@ from bertcourse.widgets import attention, compare, masking, pairs, qa  # noqa: E
 from bertcourse.widgets import threads as threads_module  # noqa: E402
 
 TARGET_MS = 100.0
-SEVERAL_UPDATES = {"QA explorer: new question, all windows"}  # one redraw per window: the rows above time each
+# one redraw per model / window: the rows above them time each
+SEVERAL_UPDATES = {"side by side: new text, all 3 models", "QA explorer: new question, all windows"}
 OUT = Path(__file__).with_name("widget_latency.json")
 README = Path(__file__).resolve().parents[1] / "notebooks" / "README.md"
 BEGIN, END = "<!-- widget-latency:start (benchmarks/widget_latency.py --readme) -->", "<!-- widget-latency:end -->"
@@ -164,7 +166,10 @@ def changes(tokenizer: BertTokenizer, n_tokens: int) -> tuple[dict[str, Callable
         "WordPiece: new text": checked(lambda: steps.view.value, setter(steps.text, words)),
         "attention explorer: new text": checked(lambda: explorer.picture.value, setter(explorer.text, texts)),
         "attention explorer: new layer": checked(lambda: explorer.picture.value, following(explorer.layer)),
-        "side by side (3 models): new text": checked(lambda: side.shown(), setter(side.text, texts)),
+        "side by side: new text, first model": first_drawn(side.pictures["pretrained"], setter(side.text, texts)),
+        "side by side: new text, each further model": longest_step(tuple(side.pictures.values()),
+                                                                   setter(side.text, texts)),
+        "side by side: new text, all 3 models": checked(lambda: side.shown(), setter(side.text, texts)),
         "side by side: new layer": checked(lambda: side.shown(), following(side.layer)),
         "head ablation: heads off": checked(lambda: ablation.view.value, setter(ablation.heads, heads)),
         "QA explorer: new question, window on screen": first_drawn(explorer_qa.chart,
@@ -252,7 +257,8 @@ def table(results: dict) -> str:
               f"{chose['busy']}), on {results['cpus']} CPUs ({results['cpu']}); the QA passage needs "
               f"{results['models']['QA windows']} windows of {results['models']['QA window tokens']} tokens (notebook "
               "10's longest passage): a new question draws the window on screen first, then runs the others one "
-              "at a time, each refining the n-best. "
+              "at a time, each refining the n-best; a new text side by side draws each model's picture as soon "
+              "as that model has run. "
               f"The fine-tuning race ({race['steps']} steps "
               f"for each of its three runs) took {race['seconds']:.0f} s from start to finish, idle."]
     return "\n".join(lines)

@@ -186,7 +186,8 @@ def test_latency_benchmark_times_every_widget_idle_and_busy(tmp_path):
     medians = results["median_ms"]
     assert results["race"]["steps"] == 2 and results["race"]["seconds"] > 0
     updates = {"masking playground: new seed", "sentence pair: pick a pair", "WordPiece: new text",
-               "attention explorer: new text", "attention explorer: new layer", "side by side (3 models): new text",
+               "attention explorer: new text", "attention explorer: new layer", "side by side: new text, first model",
+               "side by side: new text, each further model", "side by side: new text, all 3 models",
                "side by side: new layer", "head ablation: heads off", "QA explorer: new question, window on screen",
                "QA explorer: new question, each further window", "QA explorer: new question, all windows",
                "QA explorer: other window"}
@@ -209,7 +210,7 @@ def test_the_notebooks_readme_latency_table_is_the_committed_results(monkeypatch
     results = json.loads(widget_latency.OUT.read_text())
     block = read_between(widget_latency.README, widget_latency.BEGIN, widget_latency.END)
     assert block == widget_latency.table(results), "rerun `python benchmarks/widget_latency.py --readme`"
-    assert len(results["median_ms"]["idle"]) == 12 and results["race"]["seconds"] > 0
+    assert len(results["median_ms"]["idle"]) == 14 and results["race"]["seconds"] > 0
 
 
 # ---- masking playground: 05_masked_lm --------------------------------------------------------------------
@@ -728,6 +729,40 @@ def test_models_side_by_side_draw_each_models_own_attention(tokenizer, tiny_pret
     with pytest.raises(ValueError, match="same layers and heads"):
         attention_comparison({"a": tiny_pretraining, "b": BertModel(BertConfig.tiny(vocab_size=len(tokenizer),
                                                                                      num_hidden_layers=3))}, tokenizer)
+
+
+def test_models_side_by_side_draw_each_model_as_soon_as_it_has_run(tokenizer, tiny_pretraining):
+    """A new text is one update per model: each picture is redrawn right after its own model ran, while
+    the pictures whose models have not run yet stay faded (the previous text) and the status counts them."""
+    from bertcourse import BertConfig, BertModel
+    from bertcourse.widgets.compare import STALE, attention_comparison
+
+    torch.manual_seed(3)
+    models = {"one": tiny_pretraining, "two": BertModel(BertConfig.tiny(vocab_size=len(tokenizer))).eval(),
+              "three": BertModel(BertConfig.tiny(vocab_size=len(tokenizer))).eval()}
+    app = attention_comparison(models, tokenizer, "Dogs chase cats.")
+    assert not any(STALE in p._dom_classes for p in app.pictures.values())
+    seen = []
+
+    def record(change):
+        seen.append((change["owner"], list(app.attentions), [STALE in p._dom_classes for p in app.pictures.values()],
+                     app.status.value))
+    for picture in app.pictures.values():
+        picture.observe(record, "value")
+    app.text.value = "The cat sat on the warm mat."
+    names = list(models)
+    assert [owner for owner, *_ in seen] == [app.pictures[n] for n in names]      # one redraw per model, in order
+    for k, (_, ran, stale, status) in enumerate(seen):
+        assert ran == names[:k + 1]                                                # only its own model had run more
+        assert stale == [False] * k + [True] * (len(names) - k)                    # its class goes just after
+        waiting = len(names) - k - 1
+        assert (f"其余 {waiting} 个模型计算中" in status) == (waiting > 0)
+    assert not any(STALE in p._dom_classes for p in app.pictures.values())
+    enc = tokenizer.encode(app.text.value)
+    for name, model in models.items():
+        with torch.no_grad():
+            weights = model(torch.tensor([enc.input_ids]), output_attentions=True).attentions[-1][0, 0]
+        np.testing.assert_allclose(heatmap_cells(app.pictures[name].value)[1], weights.numpy(), atol=5e-4)
 
 
 # ---- fine-tuning race: 08_sentence_classification -------------------------------------------------------

@@ -19,6 +19,8 @@ from .attention import heatmap_html
 from .common import error_html, probability_text
 from .threads import widget_threads
 
+STALE = "bc-stale"  # a picture whose model has not yet run on the new text
+
 
 class AttentionComparison(widgets.VBox):
     """One sentence, one layer and head, every model's attention beside the others' (same tokenizer)."""
@@ -43,33 +45,44 @@ class AttentionComparison(widgets.VBox):
         columns = [widgets.VBox([widgets.HTML(f"<b>{html.escape(name)}</b>"), picture],
                                 layout=widgets.Layout(width=f"{100 // len(models) - 1}%"))
                    for name, picture in self.pictures.items()]
-        super().__init__([self.text, widgets.HBox([self.layer, self.head]), self.status, widgets.HBox(columns)])
+        super().__init__([widgets.HTML(f"<style>.{STALE}{{opacity:.3}}</style>"), self.text,
+                          widgets.HBox([self.layer, self.head]), self.status, widgets.HBox(columns)])
         self.encode()
 
     @torch.no_grad()
     def encode(self, change: dict | None = None) -> dict[str, str]:
-        """Run every model once on the new text; then draw."""
+        """Run the models on the new text one at a time, each drawn as soon as it has run (an update of its
+        own, as the QA explorer answers window by window): the first picture comes after one model's
+        forward pass, not three. Until its model has run, a picture shows the previous text, faded."""
         try:
             enc = self.tokenizer.encode(self.text.value, max_length=64)
         except (TypeError, ValueError) as error:
             self.status.value = error_html(error)
             return self.shown()
         ids = torch.tensor([enc.input_ids])
-        with widget_threads():
-            for name, model in self.models.items():
+        self.tokens, self.attentions = enc.tokens, {}
+        for picture in self.pictures.values():
+            picture.add_class(STALE)
+        for done, (name, model) in enumerate(self.models.items(), 1):
+            with widget_threads():
                 model.eval()
                 self.attentions[name] = attention_stack(model(ids, output_attentions=True).attentions)
-        self.tokens = enc.tokens
-        self.status.value = f"{len(enc.tokens)} 个词元" + ("（截断到 64 个）" if len(enc.tokens) == 64 else "")
-        return self.draw()
+            waiting = len(self.models) - done
+            self.status.value = (f"{len(enc.tokens)} 个词元" + ("（截断到 64 个）" if len(enc.tokens) == 64 else "")
+                                 + (f"；其余 {waiting} 个模型计算中…" if waiting else ""))
+            self.draw_one(name)
+        return self.shown()
 
     def draw(self, change: dict | None = None) -> dict[str, str]:
         """Redraw every model's heatmap of the chosen layer and head from the cached attentions."""
-        for name, picture in self.pictures.items():
-            if name in self.attentions:
-                weights = self.attentions[name][self.layer.value, self.head.value]     # (T, T)
-                picture.value = heatmap_html(weights, self.tokens, self.tokens, cell_px=14)
+        for name in self.attentions:
+            self.draw_one(name)
         return self.shown()
+
+    def draw_one(self, name: str) -> None:
+        weights = self.attentions[name][self.layer.value, self.head.value]     # (T, T)
+        self.pictures[name].value = heatmap_html(weights, self.tokens, self.tokens, cell_px=14)
+        self.pictures[name].remove_class(STALE)
 
     def shown(self) -> dict[str, str]:
         return {name: picture.value for name, picture in self.pictures.items()}
