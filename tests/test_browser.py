@@ -249,6 +249,18 @@ def view_changes(page, cell, act, what: str) -> None:
         pytest.fail(f"{what} did not change the view within 60 s")
 
 
+def settled(cell, what: str) -> None:
+    """Wait until no picture in the cell is still faded as waiting for its model (widgets.compare.STALE):
+    an update drawn in steps must end with every picture drawn and shown at full strength."""
+    from bertcourse.widgets.compare import STALE
+
+    try:
+        cell.locator(f".{STALE}").first.wait_for(state="detached", timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"{what} left a picture faded ({STALE}) 60 s after the move")
+    assert cell.locator(f".{STALE}").count() == 0
+
+
 @pytest.mark.parametrize("number", sorted(IN_BROWSER))
 def test_notebook_runs_and_its_views_work_in_jupyterlab(browser, lab, number):
     path = notebook_for(number)
@@ -310,8 +322,8 @@ WIDGET_CELLS = {
                 lambda page, cell: (cell.locator(".widget-slider .noUi-handle").first.focus(),
                                     cell.locator(".widget-slider .noUi-handle").first.press("ArrowRight"))),
     "side by side": ("w.attention_comparison({'a': pre, 'b': other}, tok, 'Dogs chase cats.')",
-                     lambda page, cell: (cell.locator(".widget-slider .noUi-handle").first.focus(),
-                                         cell.locator(".widget-slider .noUi-handle").first.press("ArrowLeft"))),
+                     lambda page, cell: (cell.locator(".widget-text input").first.fill("The old cat sleeps."),
+                                         cell.locator(".widget-text input").first.press("Enter"))),
     "ablation": ("w.head_ablation(pre, tok, 'The cat sat on the [MASK].')",
                  lambda page, cell: cell.locator(".widget-select-multiple select").first.select_option(index=1)),
     "qa": ("w.qa_explorer(qa_model, tok, 'Who designed it?', 'It was designed by Gustave Eiffel in Paris. ' * 30)",
@@ -342,6 +354,7 @@ def test_every_widget_answers_a_move_in_jupyterlab(browser, lab):
             cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=f"# widget: {name}").first
             cell.scroll_into_view_if_needed()
             view_changes(page, cell, lambda: act(page, cell), f"the {name} widget")
+            settled(cell, f"the {name} widget")
             cell.screenshot(path=ARTIFACTS / f"widget-{name.replace(' ', '-')}.png")
         problems = page.evaluate(PROBLEMS)
         assert not problems, f"the widgets after their moves: {problems}"
