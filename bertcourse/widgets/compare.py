@@ -80,6 +80,7 @@ class AttentionComparison(widgets.VBox):
         return self.shown()
 
     def draw_one(self, name: str) -> None:
+        """One model's heatmap of the chosen layer and head, shown at full strength again."""
         weights = self.attentions[name][self.layer.value, self.head.value]     # (T, T)
         self.pictures[name].value = heatmap_html(weights, self.tokens, self.tokens, cell_px=14)
         self.pictures[name].remove_class(STALE)
