@@ -753,7 +753,7 @@ def test_models_side_by_side_draw_each_model_as_soon_as_it_has_run(tokenizer, ti
     names = list(models)
     assert [owner for owner, *_ in seen] == [app.pictures[n] for n in names]      # one redraw per model, in order
     for k, (_, ran, stale, status) in enumerate(seen):
-        assert ran == names[:k + 1]                                                # only its own model had run more
+        assert ran == names[:k + 1]                                                # the models up to its own had run
         assert stale == [False] * k + [True] * (len(names) - k)                    # its class goes just after
         waiting = len(names) - k - 1
         assert (f"其余 {waiting} 个模型计算中" in status) == (waiting > 0)

@@ -16,7 +16,7 @@ import random
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -246,12 +246,18 @@ def decode_spans(start_logits: Tensor, end_logits: Tensor, offsets: Sequence[Seq
     w, s, e = valid.nonzero(as_tuple=True)         # (N,) each: every valid span
     scores = start_logits.float()[w, s] + end_logits.float()[w, e]  # (N,)
     order = scores.argsort(descending=True, stable=True)
+    ranked = zip(char_start[w, s][order].tolist(), char_end[w, e][order].tolist(), scores[order].tolist())
+    return distinct_best((Span(context[a:b], a, b, score) for a, b, score in ranked), n_best)
+
+
+def distinct_best(ranked: Iterable[Span], n_best: int) -> list[Span]:
+    """The first n_best spans of `ranked` (best first) with distinct character ranges: a span that several
+    windows propose is kept once, with its best score."""
     best, seen = [], set()
-    for a, b, score in zip(char_start[w, s][order].tolist(), char_end[w, e][order].tolist(),
-                           scores[order].tolist()):
-        if (a, b) not in seen:
-            seen.add((a, b))
-            best.append(Span(context[a:b], a, b, score))
+    for span in ranked:
+        if (span.start_char, span.end_char) not in seen:
+            seen.add((span.start_char, span.end_char))
+            best.append(span)
             if len(best) == n_best:
                 break
     return best
@@ -262,14 +268,7 @@ def merge_nbest(per_window: Sequence[Sequence[Span]], n_best: int = N_BEST) -> l
     alone, in window order): the same list as decode_spans over all of them at once, because a span's best
     window ranks it among its own n best. Lets an answer be refined one window at a time."""
     ranked = sorted((span for window in per_window for span in window), key=lambda span: -span.score)  # stable
-    best, seen = [], set()
-    for span in ranked:
-        if (span.start_char, span.end_char) not in seen:
-            seen.add((span.start_char, span.end_char))
-            best.append(span)
-            if len(best) == n_best:
-                break
-    return best
+    return distinct_best(ranked, n_best)
 
 
 # ---- SQuAD v1.1 metrics --------------------------------------------------------------------------
