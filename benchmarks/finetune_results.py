@@ -22,7 +22,7 @@ SETTINGS = {
     "entailment": dict(epochs=10, max_length=96),
     "similarity": dict(epochs=4, max_length=96),
     "ner": dict(epochs=4, max_length=96, batch_size=16),
-    "qa": dict(epochs=1.6, max_length=128, batch_size=16, learning_rate=2e-4),
+    "qa": dict(epochs=0.81, max_length=128, batch_size=16, learning_rate=2e-4),
 }
 # (init, freeze, pooling); mean pooling only where the head reads one sentence vector, the bi-encoder on pairs only
 MODES = (("pretrained", False, "cls"), ("random", False, "cls"), ("pretrained", True, "cls"),
