@@ -19,7 +19,7 @@ from bertcourse.tasks import get_task
 # a learning_rate here is for full fine-tuning, a head on frozen features keeps its own default)
 SETTINGS = {
     "sentiment": dict(epochs=3, max_length=64),
-    "entailment": dict(epochs=10, max_length=96),
+    "entailment": dict(epochs=4, max_length=96),
     "similarity": dict(epochs=4, max_length=96),
     "ner": dict(epochs=4, max_length=96, batch_size=16),
     "qa": dict(epochs=0.81, max_length=128, batch_size=16, learning_rate=2e-4),
