@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # the classroom models (continued-pretraining MiniLM, five fine-tuned task models) the notebooks demonstrate
-# with: built once into data/cache/models/ (about 15 min on 2 cores); later runs skip what is current
+# with: built once into data/cache/models/ (two at a time, one core each: about 15 min on 2 cores); later runs
+# skip what is current
 models: install
 	$(PY) -m bertcourse prepare
 

@@ -36,7 +36,7 @@ def pretrain(args: argparse.Namespace) -> dict[str, float]:
 
 def prepare(args: argparse.Namespace) -> dict[str, str]:
     """Build the classroom models the notebooks demonstrate with (skipping those already current)."""
-    done = classroom.prepare(args.names or None, force=args.force)
+    done = classroom.prepare(args.names or None, force=args.force, workers=args.workers)
     for name, what in done.items():
         print(f"{name:<12} {what:<20} {classroom.models_root() / name}")
     return done
@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", choices=[[], *classroom.NAMES], metavar="NAME",
                    help=f"only these ({', '.join(classroom.NAMES)}); default: all")
     p.add_argument("--force", action="store_true", help="rebuild even the models that are current")
+    p.add_argument("--workers", type=int, default=None,
+                   help="models built at a time (default: 2 on a CPU, one core each; 1 on a GPU)")
     p.set_defaults(run=prepare)
     return parser
 

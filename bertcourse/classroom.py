@@ -18,14 +18,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from . import __version__
 from .data import DATA_DIR, sha256_of
 from .finetuning import FinetuneConfig, finetune
 from .pretrain_run import PretrainConfig, cloze_score, pretrain
+from .workers import cpu_workers, run_in_processes
 
 MANIFEST = "classroom.json"
+LAST_BUILD = "last_build.json"
 RECIPE_VERSION = 3  # raise when a recipe changes in a way its settings do not show
 
 
@@ -34,6 +37,7 @@ class Recipe:
     data: str                                        # the teaching set under data/ it trains on
     settings: dict = field(default_factory=dict)     # PretrainConfig (pretraining) or FinetuneConfig fields
     why: str = ""                                    # how the settings were chosen
+    minutes: float = 1.0                             # about how long it builds on one core: longest first
 
 
 RECIPES: dict[str, Recipe] = {
@@ -65,8 +69,9 @@ RECIPES: dict[str, Recipe] = {
         "steps fit in 312 s: 30.2% / 76.7% / 27; the MLM transform started at a least-squares fit (MiniLM's final "
         "states at the masked positions of the first 30 or 60 training batches -> the masked words' embeddings, the "
         "output scale fitted to the cross-entropy), 12% held-out top-1 before any step: 33.5% / 80.8% / 27 in 337 s "
-        "and 33.7% / 82.4% / 25 in 382 s"),
-    "sentiment": Recipe("sentiment", dict(epochs=3, max_length=64), "full fine-tuning, [CLS] pooling"),
+        "and 33.7% / 82.4% / 25 in 382 s", minutes=14),
+    "sentiment": Recipe("sentiment", dict(epochs=3, max_length=64), "full fine-tuning, [CLS] pooling",
+                        minutes=0.7),
     "entailment": Recipe("entailment", dict(epochs=10, max_length=96, train_size=486),
                          "full fine-tuning, [CLS] pooling, the first round's 486 training pairs: at this model's "
                          "share of the build (about 150 steps), 10 passes over them beat 4 over all 1,206 of two "
@@ -77,15 +82,16 @@ RECIPES: dict[str, Recipe] = {
                          "over this model's share of the build) 0.686 and 0.628; the 486 with the token mean 0.564 "
                          "and 0.538; lr 2e-4 one class (0.333) with [CLS], 0.577 and 0.577 with the token mean. On "
                          "the first round's 78 dev pairs, 10 epochs had 0.603 and 0.654, 5 epochs 0.500 and 0.500, "
-                         "lr 3e-4 0.423 and 0.577"),
+                         "lr 3e-4 0.423 and 0.577", minutes=3),
     "similarity": Recipe("similarity", dict(freeze=True, pooling="bi-encoder", epochs=4, max_length=96,
                                             learning_rate=0.3),
                          "frozen bi-encoder: a*cos(u, v)+b on MiniLM's own sentence vectors keeps what the "
                          "checkpoint knows (a cross-encoder fine-tuned on a few hundred pairs forgets it); "
                          "two weights learn at lr 0.3: dev MSE 0.99 (a = 3.7) where 1e-3 left a = 1.02, MSE 4.47 "
-                         "(the variance of the dev scores is 2.07)"),
+                         "(the variance of the dev scores is 2.07)", minutes=0.3),
     "ner": Recipe("ner", dict(epochs=4, max_length=96, batch_size=16, learning_rate=3e-4),
-                  "full fine-tuning: dev entity F1 0.752 at lr 3e-4 against 0.488 at 1e-4, 0.655 at 2e-4, 0.742 at 5e-4"),
+                  "full fine-tuning: dev entity F1 0.752 at lr 3e-4 against 0.488 at 1e-4, 0.655 at 2e-4, 0.742 at "
+                  "5e-4", minutes=0.6),
     "qa": Recipe("qa", dict(epochs=0.81, max_length=128, batch_size=16, learning_rate=3e-4, seed=1),
                  "full fine-tuning, every answered window and a quarter of the answerless ones, 301 steps: on the "
                  "3,049 training questions of four rounds, dev EM / F1 41.9 / 55.3 and 47.3 / 60.4 (seeds 0 and 1; "
@@ -98,7 +104,7 @@ RECIPES: dict[str, Recipe] = {
                  "33.8 / 43.4; starting from the classroom pretraining model 14.9 / 25.7; windows of 96 tokens "
                  "(1.6 epochs of the 1,532 = 358 steps, 11% fewer tokens in all) 29.7 / 40.1 (seed 1); on the 3,049, a "
                  "tenth of the answerless windows 43.2 / 54.7 (269 steps) and a half 24.3 / 38.1 (286 steps) against "
-                 "the quarter's 41.9 / 55.3 (seed 0)"),
+                 "the quarter's 41.9 / 55.3 (seed 0)", minutes=11),
 }
 NAMES = tuple(RECIPES)
 
@@ -163,9 +169,8 @@ def manifest(name: str) -> dict:
     return json.loads((model_dir(name) / MANIFEST).read_text())
 
 
-def build(name: str, directory: Path, progress: bool = True) -> dict:
-    """Train one model into `directory`; returns its scores."""
-    r = recipe(name)
+def build(name: str, r: Recipe, directory: Path, progress: bool = True) -> dict:
+    """Train one model from its recipe into `directory`; returns its scores."""
     if name == "pretraining":
         heldout = pretrain(PretrainConfig(**r.settings, progress=progress), directory)
         return {"heldout": heldout, **cloze_score(directory)}
@@ -173,34 +178,66 @@ def build(name: str, directory: Path, progress: bool = True) -> dict:
     return result.scores
 
 
+def build_into_place(name: str, r: Recipe, root: Path, fingerprint_: str, state: str, progress: bool) -> str:
+    """Build in a temporary directory, write the manifest, then swap it in; -> what was done. Everything
+    comes in the arguments, so a worker process builds exactly what the parent asked for."""
+    tmp = root / f".{name}.building-{os.getpid()}"
+    tmp.mkdir()
+    started = time.perf_counter()
+    scores = build(name, r, tmp, progress)
+    files = {p.name: (p.stat().st_size, sha256_of(p)) for p in sorted(tmp.iterdir()) if p.is_file()}
+    (tmp / MANIFEST).write_text(json.dumps({
+        "name": name, "fingerprint": fingerprint_, "settings": r.settings, "why": r.why, "scores": scores,
+        "seconds": round(time.perf_counter() - started, 1), "threads": torch.get_num_threads(),
+        "files": files, "package": __version__}, indent=1, default=list))
+    swap_into_place(tmp, root / name)
+    return "built" if state == "missing" else f"rebuilt ({state})"
+
+
 def prepare(names: list[str] | tuple[str, ...] | None = None, force: bool = False,
-            progress: bool = True) -> dict[str, str]:
-    """Build every classroom model (or `names`) that is not ready; -> {name: what was done}."""
+            progress: bool = True, workers: int | None = None) -> dict[str, str]:
+    """Build every classroom model (or `names`) that is not ready; -> {name: what was done}. On a CPU
+    two models build at a time, one core each (workers.py says why); workers=1 builds one after another."""
     names = list(names or NAMES)
     for name in names:
         recipe(name)  # unknown names fail before any work
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers={workers}: build with 1 (one model after another) or more at a time")
     root = models_root()
     root.mkdir(parents=True, exist_ok=True)
-    done = {}
-    for name in tqdm(names, desc="classroom models", disable=not progress):
+    done, jobs = {}, []
+    for name in names:
         for leftover in root.glob(f".{name}.*"):  # an interrupted build or swap: never used, removed
             shutil.rmtree(leftover, ignore_errors=True)
         state = status(name, verify=True)
         if state == "ready" and not force:
             done[name] = "current"
-            continue
-        tmp = root / f".{name}.building-{os.getpid()}"
-        tmp.mkdir()
-        started = time.perf_counter()
-        scores = build(name, tmp, progress)
-        files = {p.name: (p.stat().st_size, sha256_of(p)) for p in sorted(tmp.iterdir()) if p.is_file()}
-        (tmp / MANIFEST).write_text(json.dumps({
-            "name": name, "fingerprint": fingerprint(name), "settings": recipe(name).settings,
-            "why": recipe(name).why, "scores": scores, "seconds": round(time.perf_counter() - started, 1),
-            "files": files, "package": __version__}, indent=1, default=list))
-        swap_into_place(tmp, root / name)
-        done[name] = "built" if state == "missing" else f"rebuilt ({state})"
-    return done
+        else:
+            jobs.append((name, recipe(name), root, fingerprint(name), state, progress))
+    workers = min(cpu_workers() if workers is None else workers, len(jobs))
+    started = time.perf_counter()
+    with tqdm(total=len(names), initial=len(done), desc="classroom models", disable=not progress) as bar:
+        if workers <= 1:
+            for job in jobs:
+                done[job[0]] = build_into_place(*job)
+                bar.update()
+        else:
+            jobs.sort(key=lambda job: -job[1].minutes)  # the longest first: the others fill in beside them
+            for index, what in run_in_processes(build_into_place, jobs, workers):
+                done[jobs[index][0]] = what
+                bar.update()
+    if jobs:  # the wall-clock time of this build (models built side by side overlap)
+        record = root / f".{LAST_BUILD}.{os.getpid()}"
+        record.write_text(json.dumps({"built": [job[0] for job in jobs], "workers": max(workers, 1),
+                                      "seconds": round(time.perf_counter() - started, 1)}))
+        record.replace(root / LAST_BUILD)
+    return {name: done[name] for name in names}
+
+
+def last_build() -> dict:
+    """What the last `prepare` that built anything built, with how many workers and its wall-clock seconds."""
+    path = models_root() / LAST_BUILD
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def swap_into_place(new: Path, final: Path) -> None:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from bertcourse import classroom
 from bertcourse.classroom import ModelNotPrepared, Recipe
@@ -104,7 +106,7 @@ def test_an_interrupted_build_leaves_the_previous_model_whole(cache, monkeypatch
     before = weights(cache / "sentiment").read_bytes()
     monkeypatch.setitem(classroom.RECIPES, "sentiment", Recipe("sentiment", {**TINY.settings, "seed": 1}))
 
-    def interrupted(name, directory, progress):
+    def interrupted(name, r, directory, progress):
         (directory / "model.safetensors").write_bytes(b"half")
         raise KeyboardInterrupt
 
@@ -148,3 +150,33 @@ def test_the_readme_classroom_table_is_the_committed_results():
     block = read_between(classroom_results.README, *classroom_results.MARKERS)
     assert block == classroom_results.table(results), \
         "rerun `python benchmarks/classroom_results.py --readme` after `make models`"
+
+
+def test_two_workers_build_two_models_as_one_thread_builds_them_one_after_another(cache, monkeypatch, tmp_path):
+    tiny_entailment = Recipe("entailment", dict(freeze=True, train_size=8, epochs=1, max_length=24, batch_size=8))
+    monkeypatch.setitem(classroom.RECIPES, "entailment", tiny_entailment)
+    assert classroom.prepare(["sentiment", "entailment"], progress=False, workers=2) == {
+        "sentiment": "built", "entailment": "built"}
+    for name in ("sentiment", "entailment"):
+        assert classroom.status(name, verify=True) == "ready"
+        assert classroom.manifest(name)["threads"] == 1                    # one core each
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]
+    build = classroom.last_build()                                         # the README's total: the wall clock
+    assert sorted(build["built"]) == ["entailment", "sentiment"] and build["workers"] == 2 and build["seconds"] > 0
+    monkeypatch.setenv("BERTCOURSE_CACHE", str(tmp_path / "one_by_one"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        classroom.prepare(["sentiment", "entailment"], progress=False, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    for name in ("sentiment", "entailment"):                    # the same computation, up to the last bit
+        one_by_one = load_file(weights(classroom.model_dir(name)))
+        side_by_side = load_file(weights(cache / name))
+        assert all(torch.allclose(one_by_one[k], side_by_side[k], rtol=0, atol=1e-6) for k in one_by_one)
+        assert classroom.manifest(name)["scores"] == json.loads((cache / name / "classroom.json").read_text())["scores"]
+
+
+def test_a_build_needs_at_least_one_worker(cache):
+    with pytest.raises(ValueError, match="workers=0: build with 1"):
+        classroom.prepare(["sentiment"], progress=False, workers=0)
