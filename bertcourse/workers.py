@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -35,6 +36,10 @@ def _work(function: Callable, threads: int, jobs: Any, results: Any) -> None:
         try:
             results.put((index, function(*args), None))
         except BaseException as error:  # noqa: BLE001 -- handed to the parent, which raises it
+            try:
+                pickle.loads(pickle.dumps(error))
+            except Exception:  # noqa: BLE001 -- an error that cannot travel is sent as its text
+                error = RuntimeError(f"{type(error).__name__}: {error}")
             results.put((index, None, error))
             return
 
@@ -76,6 +81,9 @@ def run_in_processes(function: Callable, jobs: Sequence[tuple], workers: int,
                     if dead:
                         raise RuntimeError(f"a worker process died (exit code {dead[0]}) before finishing its "
                                            "job; run again with one worker to see the error") from None
+                    if all(p.exitcode is not None for p in processes):
+                        raise RuntimeError("the workers stopped before returning every result (a result that "
+                                           "cannot be pickled?); run again with one worker") from None
             if error is not None:
                 raise error
             yield index, result

@@ -1,6 +1,8 @@
 """fill_mask and next_sentence_probability against a by-hand forward pass; continued pretraining from MiniLM."""
 import json
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -90,3 +92,23 @@ def test_continued_pretraining_starts_from_minilm_and_saves_trained_heads(tmp_pa
 def test_unknown_init_is_refused(tmp_path):
     with pytest.raises(ValueError, match="init 'minilm'"):
         pretrain(PretrainConfig(init="minilm"), tmp_path)
+
+
+def test_the_readme_same_clock_table_is_the_committed_results_and_reads_as_the_issue_asks():
+    """README.md's continued-vs-scratch table is rendered from benchmarks/pretrain_results.json: the classroom
+    model beside a BERT-tiny from scratch given the same training time on as many cores, with both baselines."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    import pretrain_results
+    from common import read_between
+
+    rows = json.loads(pretrain_results.OUT.read_text())
+    assert read_between(pretrain_results.README, *pretrain_results.MARKERS) == pretrain_results.table(rows), \
+        "rerun `python benchmarks/pretrain_results.py --readme` after `make models`"
+    continued, scratch = rows["continued (MiniLM + fresh heads)"], rows["from scratch (BERT-tiny)"]
+    assert continued["threads"] == scratch["threads"]
+    assert abs(scratch["training_seconds"] - continued["training_seconds"]) < 0.1 * continued["training_seconds"]
+    classroom_rows = json.loads((benchmarks / "classroom_results.json").read_text())["models"]
+    assert continued["mlm_accuracy"] == classroom_rows["pretraining"]["scores"]["heldout"]["mlm_accuracy"]
+    assert continued["mlm_accuracy"] > scratch["mlm_accuracy"] + 0.1 > scratch["mlm_unigram_baseline"] + 0.1
+    assert continued["nsp_accuracy"] > continued["nsp_majority_baseline"] + 0.1

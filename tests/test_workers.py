@@ -48,3 +48,26 @@ def test_worker_count_and_its_checks():
     assert cpu_workers("cuda") == 1 and cpu_workers("cpu") == min(2, torch.get_num_threads())
     with pytest.raises(ValueError, match="workers=0"):
         list(run_in_processes(where_am_i, [("a",)], workers=0))
+
+
+class Unpicklable(Exception):
+    def __init__(self, code: int, why: str):  # two required arguments: unpickling calls Unpicklable(message)
+        super().__init__(f"{why} ({code})")
+
+
+def raises_unpicklable(tag: str) -> None:
+    raise Unpicklable(7, "the input was odd")
+
+
+def returns_unpicklable(tag: str):
+    return lambda: tag
+
+
+def test_an_error_that_cannot_be_pickled_arrives_as_its_text():
+    with pytest.raises(RuntimeError, match="Unpicklable: the input was odd \\(7\\)"):
+        list(run_in_processes(raises_unpicklable, [("x",)], workers=1))
+
+
+def test_a_result_that_cannot_be_pickled_is_reported_instead_of_waited_for():
+    with pytest.raises(RuntimeError, match="stopped before returning every result"):
+        list(run_in_processes(returns_unpicklable, [("x",)], workers=1))
