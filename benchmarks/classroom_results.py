@@ -32,8 +32,9 @@ def collect() -> dict:
                       "scores": m["scores"]}
     build = classroom.last_build()
     if sorted(build.get("built", ())) != sorted(classroom.NAMES):
-        raise SystemExit("the README reports a build of all six models at once; run `python -m bertcourse "
-                         "prepare --force` (or use the cache of a fresh clone's `make test`: BERTCOURSE_CACHE=...)")
+        raise SystemExit("the README's total is the wall clock of one `prepare` that built all six models: run "
+                         "`python -m bertcourse prepare --force`, or point BERTCOURSE_CACHE at a fresh clone's "
+                         "data/cache after its `make test`")
     return {"machine": platform.processor() or platform.machine(), "models": rows,
             "workers": build["workers"], "total_seconds": build["seconds"]}
 
